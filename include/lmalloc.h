@@ -1,0 +1,186 @@
+/* lmalloc: a memory allocator for WebAssembly linear memory.
+ *
+ * This header is the specification of the public API. Every function
+ * works on the default heap, the one `malloc` uses. Functions say what
+ * they return, what NULL or 0 means, and what they cost; "O(1)" means
+ * the cost does not depend on how many blocks the heap holds (apart from
+ * memory.grow itself and copying or zeroing the block's own bytes).
+ *
+ * Alignment: every pointer returned is aligned to LM_ALIGNMENT (16, which
+ * is alignof(max_align_t) on wasm32 and on x86-64).
+ *
+ * Threads: lmalloc is single-threaded, like wasm32-wasi programs. It takes
+ * no locks.
+ */
+#ifndef LMALLOC_H
+#define LMALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LM_VERSION_MAJOR 0
+#define LM_VERSION_MINOR 1
+
+/* Minimum alignment of every returned pointer, in bytes. */
+#define LM_ALIGNMENT 16
+
+/* Largest alignment lm_aligned_alloc accepts (any power of two up to it).
+ * Larger powers of two are refused with EINVAL. */
+#define LM_MAX_ALIGNMENT ((size_t)1 << 30)
+
+/* Largest request that can ever succeed: just under 4 GiB, the wasm32
+ * address space. Larger requests fail with ENOMEM without touching the
+ * heap. */
+#define LM_MAX_REQUEST ((size_t)0xFFFF0000u)
+
+/* ---------------------------------------------------------------------
+ * Allocation
+ * ------------------------------------------------------------------- */
+
+/* A block of at least `size` bytes, aligned to LM_ALIGNMENT, contents
+ * undefined. NULL with errno = ENOMEM when the heap cannot grow (memory.grow
+ * failed or the limit set by lm_set_heap_limit was reached); the heap stays
+ * fully usable. malloc(0) returns a unique pointer to a minimum-size block
+ * (12 usable bytes) that must be freed like any other.
+ * Cost: O(1), plus memory.grow when the heap must grow. */
+void *lm_malloc(size_t size);
+
+/* Frees a block returned by this allocator. lm_free(NULL) does nothing.
+ * The block merges with free neighbours at once (boundary tags), so freeing
+ * every block leaves one free region per contiguous span of memory.
+ * A pointer that is not a live block (double free, foreign or interior
+ * pointer) is reported through the report handler and never corrupts the
+ * heap; see lm_set_report_handler. Cost: O(1). */
+void lm_free(void *ptr);
+
+/* `count * size` bytes, all zero. An overflowing product gives NULL with
+ * errno = ENOMEM. Memory fresh from memory.grow is already zero and is not
+ * written again. Cost: O(1) plus zeroing the part of the block that may
+ * have been used before. */
+void *lm_calloc(size_t count, size_t size);
+
+/* Resizes the block at `ptr` to `size` bytes, keeping the first
+ * min(old, new) bytes.
+ * - lm_realloc(NULL, n) is lm_malloc(n).
+ * - lm_realloc(p, 0) frees p and returns NULL (errno unchanged), as
+ *   dlmalloc does, so code written for wasi-libc and Emscripten behaves the
+ *   same.
+ * - The block shrinks in place; it grows in place when the next block is
+ *   free or is the unused end of the heap (memory.grow is used when the
+ *   block is last in memory). Otherwise a new block is allocated, the bytes
+ *   are copied and the old block is freed.
+ * - On failure returns NULL with errno = ENOMEM, and `ptr` is untouched.
+ * Cost: O(1) in place; O(size) when it moves. */
+void *lm_realloc(void *ptr, size_t size);
+
+/* A block of at least `size` bytes whose address is a multiple of
+ * `alignment`, which must be a power of two no larger than
+ * LM_MAX_ALIGNMENT (any size is accepted, as in C17 after DR 460).
+ * NULL with errno = EINVAL for a bad alignment, ENOMEM when out of memory.
+ * Alignments up to LM_ALIGNMENT cost the same as lm_malloc. Larger ones
+ * reserve `size + alignment` bytes, then give the unused head and tail back
+ * to the free lists. Cost: O(1). */
+void *lm_aligned_alloc(size_t alignment, size_t size);
+
+/* Number of bytes usable at `ptr` (at least the size requested), 0 for
+ * NULL. Cost: O(1). */
+size_t lm_usable_size(const void *ptr);
+
+/* Caps the total memory the heap may hold (heap_bytes of lm_stats,
+ * counted in whole 64 KiB pages once it grows), in bytes. 0 means no cap
+ * (the default). A request that would take the heap past the cap fails
+ * with ENOMEM and leaves the heap as it was. A cap below what the heap
+ * already holds only stops further growth. Cost: O(1). */
+void lm_set_heap_limit(size_t max_bytes);
+
+/* ---------------------------------------------------------------------
+ * Introspection: one walker, many visitors
+ * ------------------------------------------------------------------- */
+
+/* One heap block as the walker sees it. */
+typedef struct lm_block_info {
+  void *ptr;       /* what malloc returned (payload address) */
+  void *header;    /* first byte of the block (its header) */
+  size_t size;     /* whole block, header included */
+  size_t usable;   /* bytes usable at ptr (lm_usable_size) */
+  int used;        /* 1 = allocated, 0 = free */
+  unsigned span;   /* index of the contiguous span, 0-based, in address order */
+} lm_block_info_t;
+
+/* Called once per block; return non-zero to stop the walk. */
+typedef int (*lm_visitor_t)(const lm_block_info_t *block, void *ctx);
+
+/* Visits every block of every span in address order. Returns the number
+ * of blocks visited. The visitor must not allocate or free.
+ * Cost: O(blocks). */
+size_t lm_walk(lm_visitor_t visitor, void *ctx);
+
+#define LM_STATS_VERSION 1
+
+/* Heap statistics. Set `version` and `size` before calling lm_stats:
+ *   lm_stats_t s = { LM_STATS_VERSION, sizeof s };  */
+typedef struct lm_stats {
+  uint32_t version;       /* in: LM_STATS_VERSION */
+  uint32_t size;          /* in: sizeof(lm_stats_t) */
+  size_t heap_bytes;      /* bytes taken from the page source (all spans) */
+  size_t pages_grown;     /* 64 KiB pages obtained through memory.grow */
+  size_t grow_count;      /* successful memory.grow calls */
+  size_t spans;           /* contiguous spans (1 unless other code grew memory) */
+  size_t used_bytes;      /* usable bytes of allocated blocks */
+  size_t used_blocks;     /* allocated blocks */
+  size_t free_bytes;      /* bytes of free blocks, headers included */
+  size_t free_blocks;     /* free blocks */
+  size_t overhead_bytes;  /* headers, span markers, and unusable tails */
+  size_t largest_free;    /* largest free block, header included */
+} lm_stats_t;
+
+/* Fills `*stats`. Returns 0, or -1 if stats is NULL or its version/size is
+ * not one this library knows. Cost: O(blocks) (it walks the heap). */
+int lm_stats(lm_stats_t *stats);
+
+/* Checks every invariant of the heap: block sizes and alignment, boundary
+ * tags, no two free neighbours, every free block in the right free list
+ * and every free-list entry free, bitmaps matching the lists, spans and the
+ * top region. Returns the number of broken invariants (0 = healthy). It
+ * never allocates and never crashes on a corrupt heap: every address is
+ * range-checked before it is read. Each finding goes to the report handler
+ * as LM_REPORT_CORRUPT. Cost: O(blocks). */
+size_t lm_check(void);
+
+/* ---------------------------------------------------------------------
+ * Reports: every misuse and every corruption found goes through one hook
+ * ------------------------------------------------------------------- */
+
+typedef enum lm_report_kind {
+  LM_REPORT_DOUBLE_FREE = 1,  /* free/realloc of a block already free */
+  LM_REPORT_INVALID_FREE,     /* pointer lmalloc never returned */
+  LM_REPORT_CORRUPT,          /* heap metadata found broken */
+} lm_report_kind_t;
+
+typedef struct lm_report {
+  lm_report_kind_t kind;
+  const char *message;  /* static text naming the problem */
+  const void *address;  /* the pointer concerned */
+  size_t size;          /* the block's size if known, else 0 */
+} lm_report_t;
+
+/* Returns non-zero to continue (the bad call then does nothing), 0 to use
+ * the default action. */
+typedef int (*lm_report_handler_t)(const lm_report_t *report, void *ctx);
+
+/* Installs `handler` (NULL restores the default) and returns the previous
+ * one. The default writes the report to stderr (on WASI and native) and
+ * traps, so a bug never continues silently. lm_check's findings never
+ * trap: they are only counted and passed to the handler. Cost: O(1). */
+lm_report_handler_t lm_set_report_handler(lm_report_handler_t handler,
+                                          void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LMALLOC_H */

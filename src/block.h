@@ -1,0 +1,158 @@
+/* Block layout: how a heap block is laid out in memory, and the tiny
+ * accessors every other file uses instead of raw pointer arithmetic.
+ *
+ * A heap is a list of spans (contiguous runs of memory, see span layout
+ * below); a span is a sequence of blocks that tile it exactly. A block is
+ * named by its offset from the page source's base (lm_pages_base()): a
+ * uint32_t, so the layout is the same on wasm32 and on a 64-bit host.
+ *
+ *   used block                          free block
+ *   +--------+--------------------+     +--------+------+------+-...-+--------+
+ *   | header | payload            |     | header | next | prev |     | footer |
+ *   +--------+--------------------+     +--------+------+------+-...-+--------+
+ *   b        b+4                b+size  b        b+4    b+8          b+size-4
+ *
+ * - A block starts at an offset b with b % 16 == 12, so its payload b+4 is
+ *   16-aligned (LM_ALIGNMENT). Its size (header included) is a multiple of
+ *   16, at least 16, so the next block starts at 12 mod 16 again.
+ * - header = size | flags. Sizes are multiples of 16, so the low 4 bits
+ *   hold flags:
+ *     bit 0  FREE       this block is free
+ *     bit 1  PREV_FREE  the block just before this one is free, so the
+ *                       4 bytes before this header are that block's footer
+ *                       (its size): free() finds its left neighbour in O(1)
+ * - A used block's only overhead is its 4-byte header: its payload runs up
+ *   to the next header, and usable size = size - 4.
+ * - A free block keeps its free-list links (next, prev: offsets, 0 = none)
+ *   at b+4 and b+8 and repeats its size in a footer at b+size-4. The top
+ *   block (the free end of the newest span, see heap.h) is the exception:
+ *   it is in no free list and keeps no links and no footer.
+ *
+ * Span layout: [s, e), s and e 16-aligned.
+ *
+ *   +-----------+-----------+--------+--------+------ ... ------+--------+
+ *   | next span | span end  | unused | block  | blocks ...      | marker |
+ *   +-----------+-----------+--------+--------+------ ... ------+--------+
+ *   s           s+4         s+8      s+12                        e-4     e
+ *
+ * The end marker is a header of size 0 (never free; PREV_FREE when the last
+ * block is free). Walking a span is: b = s+12; while size(b) != 0: b += size.
+ */
+#ifndef LM_BLOCK_H
+#define LM_BLOCK_H
+
+#include <stdint.h>
+#include <string.h>
+
+#define LM_ALIGN_LOG2 4
+#define LM_ALIGN ((uint32_t)1 << LM_ALIGN_LOG2)
+#define LM_HEADER_SIZE 4u
+#define LM_MIN_BLOCK 16u                  /* header + next + prev + footer */
+#define LM_SPAN_HEADER 12u                /* next span, span end, unused */
+#define LM_SPAN_OVERHEAD (LM_SPAN_HEADER + LM_HEADER_SIZE) /* + end marker */
+#define LM_MIN_SPAN (LM_SPAN_OVERHEAD + LM_MIN_BLOCK)
+
+#define LM_FREE 1u
+#define LM_PREV_FREE 2u
+#define LM_DEAD LM_FREE /* a header swallowed by a merge: free, size 0 */
+#define LM_FLAGS (LM_ALIGN - 1)
+#define LM_SIZE_MASK (~LM_FLAGS)
+
+_Static_assert(LM_ALIGN == 16, "payloads are 16-aligned");
+_Static_assert(LM_MIN_BLOCK == LM_HEADER_SIZE + 2 * 4 + 4,
+               "a free block holds header, two links and a footer");
+_Static_assert(LM_MIN_BLOCK % LM_ALIGN == 0, "sizes are multiples of 16");
+_Static_assert((LM_SPAN_HEADER + LM_HEADER_SIZE) % LM_ALIGN == 0,
+               "the first payload of a 16-aligned span is 16-aligned");
+
+/* A block's offset from the page source base. 0 means "none". */
+typedef uint32_t lm_off_t;
+
+/* Loads and stores of the 32-bit words that make up block metadata.
+ * The base is an integer, not a pointer: on wasm it is 0, and arithmetic
+ * on a null pointer is undefined. memcpy keeps the accesses free of
+ * aliasing assumptions; compilers turn each into one load or store. */
+static inline uint32_t word_get(uintptr_t base, lm_off_t at) {
+  uint32_t v;
+  memcpy(&v, (const void *)(base + at), sizeof v);
+  return v;
+}
+static inline void word_set(uintptr_t base, lm_off_t at, uint32_t v) {
+  memcpy((void *)(base + at), &v, sizeof v);
+}
+
+static inline uint32_t hdr_get(uintptr_t base, lm_off_t b) {
+  return word_get(base, b);
+}
+static inline void hdr_set(uintptr_t base, lm_off_t b, uint32_t h) {
+  word_set(base, b, h);
+}
+static inline uint32_t hdr_size(uint32_t h) { return h & LM_SIZE_MASK; }
+static inline int hdr_is_free(uint32_t h) { return (h & LM_FREE) != 0; }
+static inline int hdr_prev_free(uint32_t h) { return (h & LM_PREV_FREE) != 0; }
+
+static inline uint32_t block_size(uintptr_t base, lm_off_t b) {
+  return hdr_size(hdr_get(base, b));
+}
+static inline lm_off_t block_next(uintptr_t base, lm_off_t b) {
+  return b + block_size(base, b);
+}
+
+/* Payload <-> block. */
+static inline lm_off_t block_payload(lm_off_t b) { return b + LM_HEADER_SIZE; }
+static inline lm_off_t block_from_payload(lm_off_t p) {
+  return p - LM_HEADER_SIZE;
+}
+
+/* Free-block fields. */
+static inline lm_off_t link_next(uintptr_t base, lm_off_t b) {
+  return word_get(base, b + 4);
+}
+static inline lm_off_t link_prev(uintptr_t base, lm_off_t b) {
+  return word_get(base, b + 8);
+}
+static inline void link_set_next(uintptr_t base, lm_off_t b, lm_off_t n) {
+  word_set(base, b + 4, n);
+}
+static inline void link_set_prev(uintptr_t base, lm_off_t b, lm_off_t p) {
+  word_set(base, b + 8, p);
+}
+static inline void footer_set(uintptr_t base, lm_off_t b, uint32_t size) {
+  word_set(base, b + size - 4, size);
+}
+/* Size of the free block that ends just before block b (valid only when
+ * b's header has PREV_FREE). */
+static inline uint32_t prev_footer(uintptr_t base, lm_off_t b) {
+  return word_get(base, b - 4);
+}
+
+/* Sets or clears PREV_FREE in the header of block b. */
+static inline void hdr_mark_prev_free(uintptr_t base, lm_off_t b) {
+  hdr_set(base, b, hdr_get(base, b) | LM_PREV_FREE);
+}
+static inline void hdr_clear_prev_free(uintptr_t base, lm_off_t b) {
+  hdr_set(base, b, hdr_get(base, b) & ~LM_PREV_FREE);
+}
+
+/* Span fields. */
+static inline lm_off_t span_next(uintptr_t base, lm_off_t s) {
+  return word_get(base, s);
+}
+static inline lm_off_t span_end(uintptr_t base, lm_off_t s) {
+  return word_get(base, s + 4);
+}
+static inline lm_off_t span_first_block(lm_off_t s) {
+  return s + LM_SPAN_HEADER;
+}
+static inline lm_off_t span_marker(lm_off_t end) {
+  return end - LM_HEADER_SIZE;
+}
+
+/* Request size -> block size: header added, rounded up to 16, at least
+ * LM_MIN_BLOCK. The caller has checked size <= LM_MAX_REQUEST. */
+static inline uint32_t block_size_for(size_t size) {
+  uint32_t nb = ((uint32_t)size + LM_HEADER_SIZE + LM_ALIGN - 1) & LM_SIZE_MASK;
+  return nb < LM_MIN_BLOCK ? LM_MIN_BLOCK : nb;
+}
+
+#endif /* LM_BLOCK_H */

@@ -1,0 +1,459 @@
+/* The allocation core: malloc, free, calloc, realloc and aligned allocation
+ * over one heap (heap.h), with boundary-tag coalescing (block.h) and the
+ * segregated free lists (bins.h). Memory comes only from the page source
+ * (pages.h).
+ *
+ * Policy, in order, for a block of nb bytes:
+ *   1. the free lists: the first block of the smallest non-empty class
+ *      that is sure to fit (for sizes >= 1024 the first few blocks of the
+ *      request's own class are tried too, since some of them may fit);
+ *   2. the top block, carved from its start;
+ *   3. memory.grow, extending the newest span when the new pages follow
+ *      it, otherwise starting a new span.
+ * Every step is O(1): no list is walked beyond a fixed number of probes.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "heap.h"
+#include "pages.h"
+
+/* Blocks of the request's own class probed before moving up a class. */
+#define FIT_PROBES 4
+
+/* The most pages one grow can ask for (4 GiB of wasm32 memory), and the
+ * highest offset a span may end at (16-aligned, below 2^32). */
+#define LM_MAX_PAGES 65536u
+#define LM_OFF_LIMIT 0xFFFFFFF0u
+
+/* ---------------------------------------------------------------------
+ * Spans and growth
+ * ------------------------------------------------------------------- */
+
+static inline lm_off_t newest_marker(const lm_heap_t *h) {
+  return span_marker(span_end(h->base, h->last_span));
+}
+
+/* Puts the current top block into the free lists (its span is no longer
+ * the newest, so it stops being top). */
+static void retire_top(lm_heap_t *h) {
+  lm_off_t t = h->top;
+  if (!t)
+    return;
+  uint32_t size = block_size(h->base, t);
+  footer_set(h->base, t, size);
+  bin_insert(&h->bins, h->base, t, size);
+  h->top = 0;
+}
+
+/* Makes [s, e) a new span whose single block becomes top. */
+static void add_span(lm_heap_t *h, lm_off_t s, lm_off_t e) {
+  uintptr_t base = h->base;
+  word_set(base, s, 0);
+  word_set(base, s + 4, e);
+  word_set(base, s + 8, 0);
+  if (h->last_span)
+    word_set(base, h->last_span, s);
+  else
+    h->first_span = h->lo = s;
+  retire_top(h);
+  h->last_span = s;
+  h->hi = e;
+  h->spans++;
+  h->heap_bytes += e - s;
+
+  lm_off_t t = span_first_block(s);
+  hdr_set(base, t, (e - s - LM_SPAN_OVERHEAD) | LM_FREE);
+  hdr_set(base, span_marker(e), LM_PREV_FREE);
+  h->top = t;
+  h->fresh = block_payload(t);
+}
+
+/* Appends `bytes` of new memory that directly follow the newest span. */
+static void extend_span(lm_heap_t *h, uint32_t bytes) {
+  uintptr_t base = h->base;
+  lm_off_t e = span_end(base, h->last_span);
+  lm_off_t e2 = e + bytes;
+  word_set(base, h->last_span + 4, e2);
+  if (h->top) {
+    hdr_set(base, h->top, (block_size(base, h->top) + bytes) | LM_FREE);
+    word_set(base, span_marker(e), 0); /* the old marker is top's now: I6 */
+  } else {
+    /* The last block is in use (I5); the old marker becomes top. */
+    h->top = span_marker(e);
+    hdr_set(base, h->top, bytes | LM_FREE);
+    if (h->fresh < e)
+      h->fresh = e;
+  }
+  hdr_set(base, span_marker(e2), LM_PREV_FREE);
+  h->hi = e2;
+  h->heap_bytes += bytes;
+}
+
+/* Claims the memory the program owns at start-up but nobody uses. */
+static void claim_initial(lm_heap_t *h) {
+  lm_off_t s, e;
+  h->initialized = 1;
+  h->base = lm_pages_base();
+  lm_pages_initial(&s, &e);
+  s = (s + LM_ALIGN - 1) & LM_SIZE_MASK;
+  e &= LM_SIZE_MASK;
+  if (e > s && e - s >= LM_MIN_SPAN)
+    add_span(h, s, e);
+}
+
+static inline uint32_t top_size(const lm_heap_t *h) {
+  return h->top ? block_size(h->base, h->top) : 0;
+}
+
+/* Grows the heap until top holds at least nb bytes. Returns 0 when memory
+ * cannot grow (memory.grow failed or the limit was reached); the heap is
+ * then unchanged. */
+static int grow(lm_heap_t *h, uint32_t nb) {
+  if (!h->initialized) {
+    claim_initial(h);
+    if (top_size(h) >= nb)
+      return 1;
+  }
+  /* First ask for what is missing, expecting the pages to follow the
+   * newest span. If other code grew memory in between, they start a new
+   * span; a second request then asks for a whole new span's worth. */
+  for (int attempt = 0; attempt < 2; attempt++) {
+    uint64_t need = attempt == 0 && h->last_span
+                        ? (uint64_t)nb - top_size(h)
+                        : (uint64_t)nb + LM_SPAN_OVERHEAD;
+    uint64_t pages = (need + LM_PAGE_SIZE - 1) >> LM_PAGE_SIZE_LOG2;
+    uint64_t bytes = pages << LM_PAGE_SIZE_LOG2;
+    if (pages > LM_MAX_PAGES || (h->limit && h->heap_bytes + bytes > h->limit))
+      return 0;
+    lm_off_t start = lm_pages_grow((uint32_t)pages);
+    if (!start)
+      return 0;
+    h->pages_grown += pages;
+    h->grow_count++;
+    /* Offsets are 32-bit: a span that would reach 4 GiB stops 16 bytes
+     * short of it. */
+    uint64_t end = (uint64_t)start + bytes;
+    if (end > LM_OFF_LIMIT)
+      end = LM_OFF_LIMIT;
+    if (h->last_span && start == span_end(h->base, h->last_span))
+      extend_span(h, (uint32_t)(end - start));
+    else if (end - start >= LM_MIN_SPAN)
+      add_span(h, start, (lm_off_t)end);
+    if (top_size(h) >= nb)
+      return 1;
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Taking and giving back blocks
+ * ------------------------------------------------------------------- */
+
+/* Block b of `size` bytes was free and is now in use with `nb` of them;
+ * a remainder big enough to be a block goes back to the free lists. The
+ * left neighbour of a free block is in use (I2), so b's header has no
+ * PREV_FREE. */
+static void use_block(lm_heap_t *h, lm_off_t b, uint32_t size, uint32_t nb) {
+  uintptr_t base = h->base;
+  uint32_t rest = size - nb;
+  if (rest >= LM_MIN_BLOCK) {
+    lm_off_t r = b + nb; /* its right neighbour keeps PREV_FREE */
+    hdr_set(base, r, rest | LM_FREE);
+    footer_set(base, r, rest);
+    bin_insert(&h->bins, base, r, rest);
+    hdr_set(base, b, nb);
+  } else {
+    hdr_set(base, b, size);
+    hdr_clear_prev_free(base, b + size);
+  }
+}
+
+/* A free block of at least nb bytes from the free lists, in use, or 0. */
+static lm_off_t take_from_bins(lm_heap_t *h, uint32_t nb) {
+  uintptr_t base = h->base;
+  uint32_t c = bin_class(nb);
+  lm_off_t b;
+  if (nb >= LM_LINEAR_LIMIT) {
+    /* Blocks of c itself may be smaller than nb: probe a few. */
+    b = h->bins.head[c];
+    for (int i = 0; b && i < FIT_PROBES; i++, b = link_next(base, b))
+      if (block_size(base, b) >= nb)
+        goto found;
+    c++;
+  }
+  c = bin_find(&h->bins, c);
+  if (c == LM_CLASSES)
+    return 0;
+  b = h->bins.head[c];
+found:;
+  uint32_t size = block_size(base, b);
+  bin_remove(&h->bins, base, b, size);
+  use_block(h, b, size, nb);
+  return b;
+}
+
+/* Carves nb bytes from the start of top (which holds at least nb). Top's
+ * PREV_FREE is kept: it is 0 for a real top, but realloc also carves from
+ * a used block it has just merged with top. */
+static lm_off_t take_from_top(lm_heap_t *h, uint32_t nb) {
+  uintptr_t base = h->base;
+  lm_off_t t = h->top;
+  uint32_t hdr = hdr_get(base, t);
+  uint32_t size = hdr_size(hdr);
+  uint32_t prev_flag = hdr & LM_PREV_FREE;
+  lm_off_t end;
+  if (size - nb >= LM_MIN_BLOCK) {
+    lm_off_t rest = t + nb; /* the marker after it keeps PREV_FREE */
+    hdr_set(base, rest, (size - nb) | LM_FREE);
+    hdr_set(base, t, nb | prev_flag);
+    h->top = rest;
+    end = rest;
+  } else {
+    hdr_set(base, t, size | prev_flag);
+    hdr_clear_prev_free(base, t + size); /* the span's marker */
+    h->top = 0;
+    end = t + size;
+  }
+  if (h->fresh < end + LM_HEADER_SIZE)
+    h->fresh = end + LM_HEADER_SIZE; /* I6: the new header is not zero */
+  return t;
+}
+
+/* A block of nb bytes, in use, or 0 when memory cannot grow. */
+static lm_off_t alloc_block(lm_heap_t *h, uint32_t nb) {
+  lm_off_t b = take_from_bins(h, nb);
+  if (b)
+    return b;
+  if (top_size(h) < nb && !grow(h, nb))
+    return 0;
+  return take_from_top(h, nb);
+}
+
+/* Frees block b (in use, valid): coalesces with free neighbours, then the
+ * result becomes top or goes to its free list. */
+static void release(lm_heap_t *h, lm_off_t b) {
+  uintptr_t base = h->base;
+  uint32_t hdr = hdr_get(base, b);
+  uint32_t size = hdr_size(hdr);
+  lm_off_t next = b + size;
+  uint32_t next_hdr = hdr_get(base, next);
+
+  if (hdr_prev_free(hdr)) {
+    uint32_t prev_size = prev_footer(base, b);
+    hdr_set(base, b, LM_DEAD);
+    b -= prev_size;
+    bin_remove(&h->bins, base, b, prev_size);
+    size += prev_size;
+  }
+  if (hdr_is_free(next_hdr)) {
+    size += hdr_size(next_hdr);
+    hdr_set(base, next, LM_DEAD);
+    if (next == h->top) {
+      hdr_set(base, b, size | LM_FREE);
+      h->top = b;
+      return;
+    }
+    bin_remove(&h->bins, base, next, hdr_size(next_hdr));
+  }
+  hdr_set(base, b, size | LM_FREE);
+  if (!h->top && b + size == newest_marker(h)) {
+    h->top = b; /* the newest span's last block: it is top now (I5) */
+    hdr_mark_prev_free(base, b + size);
+    return;
+  }
+  footer_set(base, b, size);
+  hdr_mark_prev_free(base, b + size);
+  bin_insert(&h->bins, base, b, size);
+}
+
+/* Gives back the tail of in-use block b (of `size` bytes) beyond nb
+ * bytes, when it is big enough to be a block. */
+static void trim(lm_heap_t *h, lm_off_t b, uint32_t size, uint32_t nb) {
+  uintptr_t base = h->base;
+  if (size - nb < LM_MIN_BLOCK)
+    return;
+  hdr_set(base, b, nb | (hdr_get(base, b) & LM_PREV_FREE));
+  hdr_set(base, b + nb, size - nb); /* in use for a moment, left in use */
+  release(h, b + nb);
+}
+
+/* The block of a pointer passed to free/realloc/usable_size, or 0 after
+ * reporting it when it cannot be a live block: misaligned, outside the
+ * heap, already free, or with a header no block can have. O(1). */
+static lm_off_t block_of(lm_heap_t *h, const void *ptr) {
+  uintptr_t p = (uintptr_t)ptr;
+  uintptr_t start = h->base + h->lo + LM_SPAN_HEADER;
+  uintptr_t end = h->base + h->hi;
+  if (p & (LM_ALIGN - 1)) {
+    lm_report(LM_REPORT_INVALID_FREE, "pointer is not 16-byte aligned, so "
+              "lmalloc never returned it", ptr, 0);
+    return 0;
+  }
+  if (p <= start || p >= end) {
+    lm_report(LM_REPORT_INVALID_FREE, "pointer is outside the heap", ptr, 0);
+    return 0;
+  }
+  lm_off_t b = block_from_payload(heap_off(h, ptr));
+  uint32_t hdr = hdr_get(h->base, b);
+  uint32_t size = hdr_size(hdr);
+  int fits = size >= LM_MIN_BLOCK && size <= h->hi - LM_HEADER_SIZE - b;
+  if (hdr_is_free(hdr) &&
+      (hdr == LM_DEAD || b == h->top ||
+       (fits && word_get(h->base, b + size - 4) == size))) {
+    lm_report(LM_REPORT_DOUBLE_FREE, "block is already free (double free)",
+              ptr, size);
+    return 0;
+  }
+  if (hdr_is_free(hdr) || !fits) {
+    lm_report(LM_REPORT_INVALID_FREE, "no block starts at this pointer "
+              "(interior pointer, or its header was overwritten)", ptr, 0);
+    return 0;
+  }
+  return b;
+}
+
+/* ---------------------------------------------------------------------
+ * The malloc family
+ * ------------------------------------------------------------------- */
+
+void *lm_heap_malloc(lm_heap_t *h, size_t size) {
+  if (size > LM_MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  lm_off_t b = alloc_block(h, block_size_for(size));
+  if (!b) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return heap_ptr(h, block_payload(b));
+}
+
+void lm_heap_free(lm_heap_t *h, void *ptr) {
+  if (!ptr)
+    return;
+  lm_off_t b = block_of(h, ptr);
+  if (b)
+    release(h, b);
+}
+
+void *lm_heap_calloc(lm_heap_t *h, size_t count, size_t size) {
+  if (size && count > LM_MAX_REQUEST / size) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  size_t n = count * size;
+  lm_off_t fresh = h->fresh; /* bytes from here up are still zero (I6) */
+  char *p = lm_heap_malloc(h, n);
+  if (!p)
+    return NULL;
+  lm_off_t off = heap_off(h, p);
+  if (off < fresh)
+    memset(p, 0, fresh - off < n ? fresh - off : n);
+  return p;
+}
+
+void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
+  if (!ptr)
+    return lm_heap_malloc(h, size);
+  if (size == 0) {
+    lm_heap_free(h, ptr);
+    return NULL;
+  }
+  lm_off_t b = block_of(h, ptr);
+  if (!b)
+    return NULL;
+  if (size > LM_MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  uintptr_t base = h->base;
+  uint32_t nb = block_size_for(size);
+  uint32_t bs = block_size(base, b);
+  if (nb <= bs) {
+    trim(h, b, bs, nb);
+    return ptr;
+  }
+
+  /* Grow in place: into top (growing memory if b is the newest span's
+   * last block), or into a free right neighbour. */
+  lm_off_t next = b + bs;
+  uint32_t prev_flag = hdr_get(base, b) & LM_PREV_FREE;
+  if (next == h->top || (!h->top && next == newest_marker(h))) {
+    if (bs + top_size(h) < nb)
+      grow(h, nb - bs); /* may fail, or start a new span: then top moved */
+    if (next == h->top && bs + top_size(h) >= nb) {
+      /* b and top form one region; carve b's new size from its start. */
+      hdr_set(base, b, (bs + top_size(h)) | prev_flag);
+      h->top = b;
+      take_from_top(h, nb);
+      return ptr;
+    }
+  } else {
+    uint32_t next_hdr = hdr_get(base, next);
+    if (hdr_is_free(next_hdr) && bs + hdr_size(next_hdr) >= nb) {
+      uint32_t total = bs + hdr_size(next_hdr);
+      bin_remove(&h->bins, base, next, hdr_size(next_hdr));
+      hdr_set(base, b, total | prev_flag);
+      hdr_clear_prev_free(base, b + total);
+      trim(h, b, total, nb);
+      return ptr;
+    }
+  }
+
+  /* Move. */
+  char *q = lm_heap_malloc(h, size);
+  if (!q)
+    return NULL;
+  memcpy(q, ptr, bs - LM_HEADER_SIZE);
+  release(h, b);
+  return q;
+}
+
+void *lm_heap_aligned_alloc(lm_heap_t *h, size_t alignment, size_t size) {
+  if (alignment == 0 || (alignment & (alignment - 1)) ||
+      alignment > LM_MAX_ALIGNMENT) {
+    errno = EINVAL;
+    return NULL;
+  }
+  if (alignment <= LM_ALIGN)
+    return lm_heap_malloc(h, size);
+  if (size > LM_MAX_REQUEST - alignment) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  /* Room for nb bytes at the first aligned payload that leaves either no
+   * gap or a gap of at least a minimum block before it: nb + alignment. */
+  uint32_t nb = block_size_for(size);
+  uint32_t align = (uint32_t)alignment;
+  lm_off_t b = alloc_block(h, nb + align);
+  if (!b) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  uintptr_t base = h->base;
+  uint32_t bs = block_size(base, b);
+  uintptr_t payload = (uintptr_t)heap_ptr(h, block_payload(b));
+  if (payload & (align - 1)) {
+    uintptr_t aligned = (payload + LM_MIN_BLOCK + align - 1) & ~(uintptr_t)(align - 1);
+    uint32_t lead = (uint32_t)(aligned - payload);
+    /* [b, b+lead) becomes a free block; its left neighbour is in use. */
+    lm_off_t a = b + lead;
+    hdr_set(base, a, (bs - lead) | LM_PREV_FREE);
+    hdr_set(base, b, lead | LM_FREE);
+    footer_set(base, b, lead);
+    bin_insert(&h->bins, base, b, lead);
+    b = a;
+    bs -= lead;
+  }
+  trim(h, b, bs, nb);
+  return heap_ptr(h, block_payload(b));
+}
+
+size_t lm_heap_usable_size(lm_heap_t *h, const void *ptr) {
+  if (!ptr)
+    return 0;
+  lm_off_t b = block_of(h, ptr);
+  return b ? block_size(h->base, b) - LM_HEADER_SIZE : 0;
+}

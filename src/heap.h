@@ -1,0 +1,102 @@
+/* The heap: all the state of one allocator instance in one struct, and the
+ * operations on it. The default heap (the one malloc uses) is a
+ * zero-initialised static in api.c; nothing else is global.
+ *
+ * Regions of a heap:
+ *   - spans: contiguous runs of memory from the page source, linked in
+ *     address order (see block.h for the span layout);
+ *   - the top block: the free block at the end of the newest span. It is in
+ *     no free list; allocations that no free list can serve are carved from
+ *     its start, and it grows when memory.grow extends the newest span.
+ *     Every other free block is in exactly one free list (bins.h).
+ *
+ * Invariants (lm_check verifies each one):
+ *   I1 the blocks of a span tile it from span_first_block to the marker;
+ *   I2 no two free blocks are neighbours (free coalesces at once);
+ *   I3 PREV_FREE of every block and marker is set iff its left neighbour is
+ *      free; every free block but top has a footer equal to its size;
+ *   I4 a free block is in the list of its class iff it is not top;
+ *   I5 top, when non-zero, is the last block of the newest span; when zero,
+ *      the last block of the newest span is in use;
+ *   I6 fresh: every byte in [fresh, end of newest span - 4) is zero (memory
+ *      that came from memory.grow and was never handed out), so calloc need
+ *      not clear it; fresh >= top + 4 when top exists.
+ */
+#ifndef LM_HEAP_H
+#define LM_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bins.h"
+#include "block.h"
+#include "lmalloc.h"
+
+typedef struct lm_heap {
+  uintptr_t base;       /* lm_pages_base(): offsets are relative to it */
+  lm_off_t top;         /* top block, 0 when there is none */
+  lm_off_t fresh;       /* I6 */
+  lm_off_t first_span;  /* lowest span, 0 before the first grow */
+  lm_off_t last_span;   /* newest span (the highest) */
+  lm_off_t lo, hi;      /* every span lies in [lo, hi) */
+  uint32_t initialized; /* the start-up region has been claimed */
+  uint32_t spans;       /* number of spans */
+  size_t heap_bytes;    /* bytes of all spans */
+  size_t limit;         /* cap on heap_bytes, 0 = none */
+  size_t pages_grown;   /* pages obtained through lm_pages_grow */
+  size_t grow_count;    /* successful lm_pages_grow calls */
+  lm_bins_t bins;
+} lm_heap_t;
+
+/* The heap malloc uses. */
+extern lm_heap_t lm_default_heap;
+
+/* The allocation core (heap.c). Same contracts as the lm_* functions of
+ * lmalloc.h, on heap h. errno is set here. */
+void *lm_heap_malloc(lm_heap_t *h, size_t size);
+void *lm_heap_calloc(lm_heap_t *h, size_t count, size_t size);
+void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size);
+void *lm_heap_aligned_alloc(lm_heap_t *h, size_t alignment, size_t size);
+void lm_heap_free(lm_heap_t *h, void *ptr);
+size_t lm_heap_usable_size(lm_heap_t *h, const void *ptr);
+
+/* Introspection (walk.c, check.c). */
+
+/* One step of the heap walk: a block, or the end marker of a span. */
+typedef struct lm_step {
+  lm_off_t block;      /* offset of the block (or of the marker) */
+  uint32_t hdr;        /* its header word */
+  lm_off_t span;       /* its span's start */
+  lm_off_t span_end;   /* its span's end */
+  unsigned span_index; /* 0-based, in address order */
+  int marker;          /* 1 for the span's end marker */
+} lm_step_t;
+
+/* Called once per step; non-zero stops the walk. */
+typedef int (*lm_step_fn)(lm_heap_t *h, const lm_step_t *step, void *ctx);
+
+/* The one heap walker: visits every block and end marker of every span
+ * in address order. It reads only addresses inside the heap's spans and
+ * checks as it goes that spans chain upwards and block sizes tile each
+ * span (I1); a break is reported as LM_REPORT_CORRUPT and ends that span.
+ * Returns the number of such faults. O(blocks). */
+size_t lm_heap_walk_steps(lm_heap_t *h, lm_step_fn fn, void *ctx);
+
+size_t lm_heap_walk(lm_heap_t *h, lm_visitor_t visitor, void *ctx);
+int lm_heap_stats(lm_heap_t *h, lm_stats_t *stats);
+size_t lm_heap_check(lm_heap_t *h);
+
+/* Reports (report.c). Returns non-zero when the handler chose to continue;
+ * otherwise the default action has already trapped (or, for
+ * LM_REPORT_CORRUPT, returns 0 and the caller goes on counting). */
+int lm_report(lm_report_kind_t kind, const char *message, const void *address,
+              size_t size);
+
+static inline lm_off_t heap_off(const lm_heap_t *h, const void *p) {
+  return (lm_off_t)((uintptr_t)p - h->base);
+}
+static inline void *heap_ptr(const lm_heap_t *h, lm_off_t off) {
+  return (void *)(h->base + off);
+}
+
+#endif /* LM_HEAP_H */

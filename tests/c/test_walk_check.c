@@ -1,0 +1,537 @@
+/* test_walk_check: the introspection functions and the misuse reports.
+ *
+ *   1. lm_walk visits blocks in strictly increasing address order, each
+ *      span tiled without gaps (header + size is the next header), stops
+ *      when the visitor says so, and returns the number visited.
+ *   2. lm_stats agrees with a recount from the walk, and refuses a wrong
+ *      version or size (-1) without writing past what it was given.
+ *   3. lm_check finds a live block's header overwritten with garbage,
+ *      through the report handler as LM_REPORT_CORRUPT, without crashing;
+ *      with the word restored the heap is healthy again.
+ *   4. Double frees and frees of interior, foreign or wild pointers (and
+ *      realloc of them) are reported as LM_REPORT_DOUBLE_FREE or
+ *      LM_REPORT_INVALID_FREE, do nothing, and leave every block intact.
+ */
+#include "testlib.h"
+
+#define MAXL 600
+#define MAXW 8192
+
+typedef struct blk {
+  char *p;
+  size_t size;
+  uint32_t tag;
+} blk_t;
+
+static blk_t live[MAXL];
+static int nlive;
+
+static lm_block_info_t w[MAXW];
+static size_t nw;
+static int w_overflow;
+
+static int record(const lm_block_info_t *b, void *ctx) {
+  (void)ctx;
+  if (nw == MAXW) {
+    w_overflow = 1;
+    return 0;
+  }
+  w[nw++] = *b;
+  return 0;
+}
+
+static size_t walk_all(void) {
+  nw = 0;
+  w_overflow = 0;
+  size_t n = lm_walk(record, NULL);
+  CHECK(!w_overflow, "more than %d blocks", MAXW);
+  CHECK(n == nw, "lm_walk returns the blocks visited (%zu vs %zu)", n, nw);
+  return n;
+}
+
+static void add(size_t size, size_t align) {
+  char *p = align ? lm_aligned_alloc(align, size) : lm_malloc(size);
+  CHECK(p != NULL, "allocation of %zu (align %zu)", size, align);
+  if (!p || nlive == MAXL)
+    return;
+  live[nlive].p = p;
+  live[nlive].size = size;
+  live[nlive].tag = tl_tag(0x3C, (uint32_t)nlive);
+  tl_fill(p, size, live[nlive].tag);
+  nlive++;
+}
+
+static void verify_live(const char *when) {
+  int bad = 0;
+  for (int i = 0; i < nlive; i++)
+    if (tl_verify(live[i].p, live[i].size, live[i].tag) != live[i].size)
+      bad++;
+  CHECK(bad == 0, "%d of %d blocks lost bytes %s", bad, nlive, when);
+}
+
+static int stop_after(const lm_block_info_t *b, void *ctx) {
+  (void)b;
+  int *left = (int *)ctx;
+  return --*left <= 0;
+}
+
+static int find_in_walk(const void *p) {
+  for (size_t i = 0; i < nw; i++)
+    if (w[i].ptr == p)
+      return (int)i;
+  return -1;
+}
+
+/* ---- 1 and 2 ---- */
+
+static void test_walk_and_stats(void) {
+  walk_all();
+  CHECK(nw > 0, "the walk sees blocks");
+  size_t used_bytes = 0, used_blocks = 0, free_bytes = 0, free_blocks = 0;
+  size_t largest = 0, block_bytes = 0;
+  int order = 0, gaps = 0, bad_span = 0, bad_used = 0, free_pairs = 0;
+  CHECK(nw == 0 || w[0].span == 0, "the first span is 0");
+  for (size_t i = 0; i < nw; i++) {
+    const lm_block_info_t *b = &w[i];
+    const char *h = (const char *)b->header, *p = (const char *)b->ptr;
+    block_bytes += b->size;
+    if (b->used) {
+      used_blocks++;
+      used_bytes += b->usable;
+      if (!(p > h && p + b->usable <= h + b->size &&
+            tl_aligned(p, LM_ALIGNMENT) && b->usable == lm_usable_size(p)))
+        bad_used++;
+    } else {
+      free_blocks++;
+      free_bytes += b->size;
+      if (b->size > largest)
+        largest = b->size;
+    }
+    if (i == 0)
+      continue;
+    const lm_block_info_t *a = &w[i - 1];
+    if ((const char *)a->header >= h)
+      order++;
+    if (b->span == a->span) {
+      if ((const char *)a->header + a->size != h)
+        gaps++;
+      if (!a->used && !b->used)
+        free_pairs++;
+    } else if (b->span != a->span + 1) {
+      bad_span++;
+    }
+  }
+  CHECK(order == 0, "walk in strictly increasing address order (%d steps back)",
+        order);
+  CHECK(gaps == 0, "blocks of a span chain without gaps (%d gaps)", gaps);
+  CHECK(bad_span == 0, "span indexes count up by one (%d jumps)", bad_span);
+  CHECK(bad_used == 0,
+        "used blocks: payload inside the block, aligned, usable == "
+        "lm_usable_size (%d bad)",
+        bad_used);
+  CHECK(free_pairs == 0, "no two free neighbours (%d pairs)", free_pairs);
+
+  for (int i = 0; i < nlive; i++) {
+    int k = find_in_walk(live[i].p);
+    CHECK(k >= 0 && w[k].used, "live block %p is a used block in the walk",
+          (void *)live[i].p);
+  }
+
+  lm_stats_t s = tl_stats();
+  CHECK(s.used_blocks == used_blocks, "used_blocks %zu, walk %zu",
+        s.used_blocks, used_blocks);
+  CHECK(s.used_bytes == used_bytes, "used_bytes %zu, walk %zu", s.used_bytes,
+        used_bytes);
+  CHECK(s.free_blocks == free_blocks, "free_blocks %zu, walk %zu",
+        s.free_blocks, free_blocks);
+  CHECK(s.free_bytes == free_bytes, "free_bytes %zu, walk %zu", s.free_bytes,
+        free_bytes);
+  CHECK(s.largest_free == largest, "largest_free %zu, walk %zu",
+        s.largest_free, largest);
+  CHECK(nw == 0 || s.spans == (size_t)w[nw - 1].span + 1,
+        "spans %zu, walk %u", s.spans, nw ? w[nw - 1].span + 1 : 0);
+  CHECK(s.heap_bytes >= block_bytes, "heap_bytes %zu holds the blocks (%zu)",
+        s.heap_bytes, block_bytes);
+  CHECK(s.used_bytes + s.free_bytes + s.overhead_bytes == s.heap_bytes,
+        "used %zu + free %zu + overhead %zu == heap_bytes %zu", s.used_bytes,
+        s.free_bytes, s.overhead_bytes, s.heap_bytes);
+  CHECK(s.pages_grown >= s.grow_count, "pages_grown %zu >= grow_count %zu",
+        s.pages_grown, s.grow_count);
+
+  /* Stopping early. */
+  int left = 3;
+  size_t n = lm_walk(stop_after, &left);
+  CHECK(n == 3 || (nw < 3 && n == nw), "a walk stopped at block 3 returns 3 (%zu)",
+        n);
+
+  /* Bad versions and sizes: -1, and nothing written past the header. */
+  CHECK(lm_stats(NULL) == -1, "lm_stats(NULL) == -1");
+  struct {
+    lm_stats_t s;
+    unsigned char after[32];
+  } buf;
+  const uint32_t versions[] = {0, LM_STATS_VERSION + 1, 0xFFFFFFFFu,
+                               LM_STATS_VERSION, LM_STATS_VERSION,
+                               LM_STATS_VERSION, LM_STATS_VERSION};
+  const uint32_t sizes[] = {sizeof(lm_stats_t), sizeof(lm_stats_t),
+                            sizeof(lm_stats_t), 0, 8,
+                            sizeof(lm_stats_t) - 1, sizeof(lm_stats_t) + 16};
+  for (int i = 0; i < 7; i++) {
+    memset(&buf, 0xAB, sizeof buf);
+    buf.s.version = versions[i];
+    buf.s.size = sizes[i];
+    int r = lm_stats(&buf.s);
+    CHECK(r == -1, "lm_stats with version %u, size %u returns -1 (got %d)",
+          versions[i], sizes[i], r);
+    const unsigned char *bytes = (const unsigned char *)&buf;
+    int touched = 0;
+    for (size_t k = 8; k < sizeof buf; k++)
+      if (bytes[k] != 0xAB)
+        touched++;
+    CHECK(touched == 0,
+          "lm_stats with version %u, size %u wrote %d bytes it was refused",
+          versions[i], sizes[i], touched);
+  }
+}
+
+/* ---- 3 ---- */
+
+static void corrupt_case(char *p, uint32_t garbage, const char *what) {
+  uint32_t saved;
+  memcpy(&saved, p - 4, 4);
+  if (garbage == saved)
+    return;
+  tl_reports_t rep;
+  tl_reports_begin(&rep);
+  memcpy(p - 4, &garbage, 4);
+  size_t n = lm_check();
+  memcpy(p - 4, &saved, 4);
+  tl_reports_end();
+  CHECK(n > 0, "lm_check finds the header of %p overwritten with 0x%08x (%s)",
+        (void *)p, garbage, what);
+  CHECK(rep.count[LM_REPORT_CORRUPT] > 0,
+        "the handler saw LM_REPORT_CORRUPT for 0x%08x (%s)", garbage, what);
+  CHECK(rep.count[LM_REPORT_CORRUPT] == rep.total,
+        "lm_check reports only LM_REPORT_CORRUPT (%lu of %lu)",
+        rep.count[LM_REPORT_CORRUPT], rep.total);
+  CHECK(rep.count[LM_REPORT_CORRUPT] == n,
+        "lm_check returns the number it reported (returned %zu, reported "
+        "%lu; header 0x%08x, was 0x%08x; last: %s)",
+        n, rep.count[LM_REPORT_CORRUPT], garbage, saved,
+        rep.last_message ? rep.last_message : "-");
+  size_t after = tl_lm_check();
+  CHECK(after == 0, "the header restored, the heap is healthy (%zu)", after);
+}
+
+static void corrupt_block(char *p, const char *where) {
+  uint32_t saved;
+  memcpy(&saved, p - 4, 4);
+  /* Words no block header can hold: size 0, sizes far past the heap. */
+  const uint32_t garbage[] = {0,           0xFFFFFFFFu, 0xDEADBEEFu,
+                              0x12345678u, 0x80000000u, 7};
+  for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
+    corrupt_case(p, garbage[i], where);
+  /* Plausible lies: the size off by one 16-byte unit either way, and each
+   * flag bit (block.h: bit 0 free, bit 1 previous block free) flipped.
+   * A wrong size makes the chain of headers continue inside a payload,
+   * where the blocks of this test hold 0xFF bytes (no header looks like
+   * that); the next block is never 16 bytes, so +16 cannot land exactly on
+   * the header after it, which would be a consistent heap. */
+  corrupt_case(p, saved + 16, where);
+  corrupt_case(p, saved - 16, where);
+  corrupt_case(p, saved ^ 1u, where);
+  corrupt_case(p, saved ^ 2u, where);
+}
+
+static int adjacent_run(size_t size, int n, char **out);
+static void good_free(void *p, const char *what);
+
+/* Corrupts the headers of blocks in three positions: between used blocks,
+ * just before a free block and just after one. The blocks are made here
+ * (adjacent, 256 bytes each, payloads all 0xFF) so that what each lie
+ * makes the checker read is known. */
+static void test_corruption(void) {
+  char *r[7]; /* guard, a, b, c, d, e, guard */
+  if (!adjacent_run(LM_ALIGNMENT * 16 - 4, 5, r))
+    return;
+  for (int i = 0; i < 7; i++)
+    memset(r[i], 0xFF, lm_usable_size(r[i]));
+  corrupt_block(r[2], "between used blocks");
+  good_free(r[4], "free of d");
+  corrupt_block(r[3], "before a free block");
+  corrupt_block(r[5], "after a free block");
+  for (int i = 0; i < 7; i++)
+    if (i != 4)
+      good_free(r[i], "free of a block of the corruption test");
+  verify_live("after the corruption tests");
+  CHECK(tl_lm_check() == 0, "heap healthy after the corruption tests");
+}
+
+/* ---- 4 ---- */
+
+/* Set once a bad call has broken the heap: what follows would only repeat
+ * the failure (or crash), so it is skipped. */
+static int heap_broken;
+
+/* Runs one bad call under the counting handler: expects one report of
+ * kind `kind` (or, if alt != 0, of kind alt) about `ptr`, and the heap as
+ * it was. */
+static void expect_report(const char *what, const tl_reports_t *rep,
+                          lm_report_kind_t kind, lm_report_kind_t alt,
+                          const void *ptr, lm_stats_t before) {
+  unsigned long hits = rep->count[kind] + (alt ? rep->count[alt] : 0);
+  CHECK(hits == 1 && rep->total == 1,
+        "%s: one report of kind %d (got %lu of that kind, %lu in all, the "
+        "last of kind %d: %s)",
+        what, (int)kind, hits, rep->total, (int)rep->last_kind,
+        rep->last_message ? rep->last_message : "-");
+  if (rep->total)
+    CHECK(rep->last_address == ptr, "%s: the report names %p (got %p)", what,
+          ptr, rep->last_address);
+  if (rep->total)
+    CHECK(rep->last_message != NULL && rep->last_message[0] != 0,
+          "%s: the report has a message", what);
+  lm_stats_t s = tl_stats();
+  CHECK(s.used_blocks == before.used_blocks &&
+            s.free_blocks == before.free_blocks &&
+            s.used_bytes == before.used_bytes &&
+            s.heap_bytes == before.heap_bytes,
+        "%s changed the heap (used %zu -> %zu, free %zu -> %zu)", what,
+        before.used_blocks, s.used_blocks, before.free_blocks, s.free_blocks);
+  size_t bad = tl_lm_check();
+  CHECK(bad == 0, "%s: heap healthy afterwards (%zu problems)", what, bad);
+  if (bad && !heap_broken) {
+    heap_broken = 1;
+    printf("the heap is broken after: %s; later cases are skipped\n", what);
+  }
+  verify_live(what);
+}
+
+static void bad_free(const char *what, void *ptr, lm_report_kind_t kind,
+                     lm_report_kind_t alt) {
+  lm_stats_t before = tl_stats();
+  tl_reports_t rep;
+  tl_reports_begin(&rep);
+  lm_free(ptr);
+  tl_reports_end();
+  expect_report(what, &rep, kind, alt, ptr, before);
+}
+
+static void bad_realloc(const char *what, void *ptr, lm_report_kind_t kind,
+                        lm_report_kind_t alt) {
+  lm_stats_t before = tl_stats();
+  tl_reports_t rep;
+  tl_reports_begin(&rep);
+  void *r = tl_keep(lm_realloc(ptr, 100));
+  tl_reports_end();
+  CHECK(r == NULL, "%s returns NULL (got %p)", what, r);
+  expect_report(what, &rep, kind, alt, ptr, before);
+}
+
+/* A free that must be accepted without any report. Under the counting
+ * handler, so that a heap already broken by an earlier failure does not
+ * trap the run before the rest is checked. */
+static void good_free(void *p, const char *what) {
+  tl_reports_t rep;
+  tl_reports_begin(&rep);
+  lm_free(p);
+  tl_reports_end();
+  CHECK(rep.total == 0, "%s: a valid free was reported (%s)", what,
+        rep.last_message ? rep.last_message : "-");
+}
+
+/* Finds n + 2 adjacent used blocks of `size` bytes in one span: out[0]
+ * and out[n + 1] are the used neighbours of the run out[1..n]. Allocates
+ * batches of blocks until the walk shows such a run among them (the first
+ * ones may fill scattered holes; later ones come from the free end), then
+ * frees the rest. Returns 0 if none turned up (a failed check). */
+#define BATCH 64
+#define MAX_BATCHES 16
+static int adjacent_run(size_t size, int n, char **out) {
+  static char *batch[BATCH * MAX_BATCHES];
+  int nbatch = 0, found = -1;
+  for (int round = 0; round < MAX_BATCHES && found < 0; round++) {
+    for (int i = 0; i < BATCH; i++)
+      batch[nbatch++] = lm_malloc(size);
+    walk_all();
+    for (size_t i = 0; found < 0 && i + (size_t)n + 1 < nw; i++) {
+      int ok = 1;
+      for (size_t k = i; ok && k <= i + (size_t)n + 1; k++) {
+        int mine = 0;
+        for (int j = 0; j < nbatch && !mine; j++)
+          mine = batch[j] && w[k].ptr == batch[j];
+        ok = mine && w[k].used && w[k].span == w[i].span;
+      }
+      if (ok)
+        found = (int)i;
+    }
+  }
+  CHECK(found >= 0, "%d adjacent blocks of %zu bytes among %d allocated",
+        n + 2, size, nbatch);
+  for (int k = 0; found >= 0 && k < n + 2; k++)
+    out[k] = w[found + k].ptr;
+  for (int j = 0; j < nbatch; j++) {
+    int kept = 0;
+    for (int k = 0; found >= 0 && k < n + 2; k++)
+      kept |= batch[j] == out[k];
+    if (!kept)
+      good_free(batch[j], "free of a batch block");
+  }
+  return found >= 0;
+}
+
+static void test_bad_frees(void) {
+  /* Double free of a block between used blocks: it stays a block. */
+  char *r1[3];
+  if (!adjacent_run(48, 1, r1))
+    return;
+  char *a = r1[0], *p = r1[1], *c = r1[2];
+  memset(a, 0x11, 48);
+  memset(c, 0x33, 48);
+  good_free(p, "free of p");
+  bad_free("double free", p, LM_REPORT_DOUBLE_FREE, 0);
+  bad_realloc("realloc of a freed block", p, LM_REPORT_DOUBLE_FREE, 0);
+
+  /* Interior pointers of a live block, whatever its bytes say. */
+  char *q = lm_malloc(256);
+  CHECK(q != NULL, "malloc(256)");
+  if (q) {
+    const int fills[] = {0x00, 0xFF, 0x5A};
+    for (int k = 0; k < 3; k++) {
+      char what[64];
+      memset(q, fills[k], 256);
+      snprintf(what, sizeof what, "free of q + 16 (bytes 0x%02x)", fills[k]);
+      bad_free(what, q + 16, LM_REPORT_INVALID_FREE, 0);
+      snprintf(what, sizeof what, "free of q + 1 (bytes 0x%02x)", fills[k]);
+      bad_free(what, q + 1, LM_REPORT_INVALID_FREE, 0);
+      snprintf(what, sizeof what, "free of q + 8 (bytes 0x%02x)", fills[k]);
+      bad_free(what, q + 8, LM_REPORT_INVALID_FREE, 0);
+      snprintf(what, sizeof what, "free of q + 128 (bytes 0x%02x)", fills[k]);
+      bad_free(what, q + 128, LM_REPORT_INVALID_FREE, 0);
+      snprintf(what, sizeof what, "realloc of q + 32 (bytes 0x%02x)",
+               fills[k]);
+      bad_realloc(what, q + 32, LM_REPORT_INVALID_FREE, 0);
+      size_t z = 0;
+      for (size_t i = 0; i < 256; i++)
+        if ((unsigned char)q[i] != fills[k])
+          z++;
+      CHECK(z == 0, "q's bytes unchanged by bad frees of its interior");
+      CHECK(lm_usable_size(q) >= 256, "q still has its size");
+    }
+    good_free(q, "free of q after bad frees of its interior");
+    CHECK(tl_lm_check() == 0, "q freed normally");
+  }
+
+  /* Foreign and wild pointers. */
+  int local = 0;
+  static char global[64];
+  bad_free("free of a stack address", tl_keep(&local), LM_REPORT_INVALID_FREE,
+           0);
+  bad_free("free of a global", tl_keep(global + 16), LM_REPORT_INVALID_FREE, 0);
+  bad_free("free of address 64", tl_keep((void *)(uintptr_t)64),
+           LM_REPORT_INVALID_FREE, 0);
+  bad_free("free of address 0xFFFFFFF0",
+           tl_keep((void *)(uintptr_t)0xFFFFFFF0u), LM_REPORT_INVALID_FREE, 0);
+
+  CHECK(a[0] == 0x11 && a[47] == 0x11 && c[0] == 0x33 && c[47] == 0x33,
+        "neighbours of the double-freed block unchanged");
+  good_free(a, "free of a");
+  good_free(c, "free of c");
+  CHECK(tl_lm_check() == 0, "heap healthy after the simple bad frees");
+
+  /* Last, the double frees of blocks that have merged since they were
+   * freed: their old header now lies inside a bigger free block. */
+
+  /* Its free right neighbour merged into it. */
+  if (heap_broken)
+    return;
+  char *r3[4];
+  if (adjacent_run(64, 2, r3)) {
+    char *d = r3[1], *e = r3[2];
+    good_free(e, "free of e");
+    good_free(d, "free of d (e merges into it)");
+    bad_free("double free of a block merged with its right neighbour", e,
+             LM_REPORT_DOUBLE_FREE, LM_REPORT_INVALID_FREE);
+    bad_free("double free of the merged block", d, LM_REPORT_DOUBLE_FREE, 0);
+    good_free(r3[0], "free of the left guard");
+    good_free(r3[3], "free of the right guard");
+  }
+
+  /* The last block, merged with the free end of the heap. */
+  if (heap_broken)
+    return;
+  char *big = lm_malloc(3u << 20);
+  CHECK(big != NULL, "malloc(3 MiB)");
+  if (big) {
+    good_free(big, "free of a 3 MiB block");
+    bad_free("double free of the last block", big, LM_REPORT_DOUBLE_FREE,
+             LM_REPORT_INVALID_FREE);
+  }
+
+  /* Merged into its free left neighbour. */
+  if (heap_broken)
+    return;
+  char *r2[4];
+  if (adjacent_run(64, 2, r2)) {
+    char *d = r2[1], *e = r2[2];
+    good_free(d, "free of d");
+    good_free(e, "free of e (merges into d)");
+    bad_free("double free of a block merged into its left neighbour", e,
+             LM_REPORT_DOUBLE_FREE, LM_REPORT_INVALID_FREE);
+    bad_realloc("realloc of a block merged into its left neighbour", e,
+                LM_REPORT_DOUBLE_FREE, LM_REPORT_INVALID_FREE);
+    good_free(r2[0], "free of the left guard");
+    good_free(r2[3], "free of the right guard");
+  }
+
+  CHECK(tl_lm_check() == 0, "heap healthy after the bad frees");
+  verify_live("after the bad frees");
+}
+
+int main(int argc, char **argv) {
+  tl_seed(argc, argv);
+  for (int i = 0; i < 400; i++) {
+    uint64_t k = tl_range(0, 99);
+    if (k < 80)
+      add((size_t)tl_range(1, 3000), 0);
+    else if (k < 90) {
+      size_t n = (size_t)tl_range(1, 2000); /* sequenced: replayable */
+      add(n, (size_t)1 << tl_range(5, 12));
+    }
+    else
+      add((size_t)tl_range(10000, 100000), 0);
+  }
+  /* Free every third block, and grow a few in place or not. */
+  for (int i = nlive - 1; i >= 0; i -= 3) {
+    lm_free(live[i].p);
+    live[i] = live[--nlive];
+  }
+  for (int i = 0; i < nlive; i += 17) {
+    size_t n = live[i].size * 2 + 10;
+    char *r = lm_realloc(live[i].p, n);
+    CHECK(r != NULL, "realloc");
+    if (r) {
+      CHECK(tl_verify(r, live[i].size, live[i].tag) == live[i].size,
+            "realloc kept the bytes");
+      live[i].p = r;
+      live[i].size = n;
+      tl_fill(r, n, live[i].tag);
+    }
+  }
+  CHECK(tl_lm_check() == 0, "heap healthy after set-up");
+
+  test_walk_and_stats();
+  test_corruption();
+  test_bad_frees();
+  if (heap_broken)
+    return tl_finish();
+  test_walk_and_stats(); /* and all still agrees */
+
+  verify_live("at the end");
+  for (int i = 0; i < nlive; i++)
+    good_free(live[i].p, "free of a live block at the end");
+  nlive = 0;
+  tl_check_all_free("at the end");
+  CHECK(tl_lm_check() == 0, "heap healthy at the end");
+  return tl_finish();
+}
