@@ -44,8 +44,8 @@ extern "C" {
 /* A block of at least `size` bytes, aligned to LM_ALIGNMENT, contents
  * undefined. NULL with errno = ENOMEM when the heap cannot grow (memory.grow
  * failed or the limit set by lm_set_heap_limit was reached); the heap stays
- * fully usable. malloc(0) returns a unique pointer to a minimum-size block
- * (12 usable bytes) that must be freed like any other.
+ * fully usable. malloc(0) returns a unique pointer to a minimum-size
+ * allocation (16 usable bytes) that must be freed like any other.
  * Cost: O(1), plus memory.grow when the heap must grow. */
 void *lm_malloc(size_t size);
 
@@ -101,22 +101,33 @@ void lm_set_heap_limit(size_t max_bytes);
  * Introspection: one walker, many visitors
  * ------------------------------------------------------------------- */
 
-/* One heap block as the walker sees it. */
+/* What a walk entry is. The heap is a sequence of blocks; a slab is a
+ * block cut into small objects of one size (requests of up to 256 bytes
+ * are served from slabs). The walker visits a slab as one LM_KIND_SLAB
+ * entry followed by one LM_KIND_OBJECT entry per object slot. */
+typedef enum lm_block_kind {
+  LM_KIND_BLOCK = 0,  /* a block: 4-byte header, then its payload */
+  LM_KIND_SLAB = 1,   /* a block holding small objects (always used) */
+  LM_KIND_OBJECT = 2, /* an object slot of the slab visited before it */
+} lm_block_kind_t;
+
+/* One walk entry. */
 typedef struct lm_block_info {
-  void *ptr;       /* what malloc returned (payload address) */
-  void *header;    /* first byte of the block (its header) */
-  size_t size;     /* whole block, header included */
+  void *ptr;       /* what malloc returned (payload or object address) */
+  void *header;    /* first byte of the block; NULL for objects (none) */
+  size_t size;     /* whole block, header included; object size */
   size_t usable;   /* bytes usable at ptr (lm_usable_size) */
   int used;        /* 1 = allocated, 0 = free */
+  lm_block_kind_t kind;
   unsigned span;   /* index of the contiguous span, 0-based, in address order */
 } lm_block_info_t;
 
 /* Called once per block; return non-zero to stop the walk. */
 typedef int (*lm_visitor_t)(const lm_block_info_t *block, void *ctx);
 
-/* Visits every block of every span in address order. Returns the number
- * of blocks visited. The visitor must not allocate or free.
- * Cost: O(blocks). */
+/* Visits every block of every span in address order, and the objects of
+ * each slab after it. Returns the number of entries visited. The visitor
+ * must not allocate or free. Cost: O(blocks + objects). */
 size_t lm_walk(lm_visitor_t visitor, void *ctx);
 
 #define LM_STATS_VERSION 1
@@ -130,12 +141,13 @@ typedef struct lm_stats {
   size_t pages_grown;     /* 64 KiB pages obtained through memory.grow */
   size_t grow_count;      /* successful memory.grow calls */
   size_t spans;           /* contiguous spans (1 unless other code grew memory) */
-  size_t used_bytes;      /* usable bytes of allocated blocks */
-  size_t used_blocks;     /* allocated blocks */
-  size_t free_bytes;      /* bytes of free blocks, headers included */
-  size_t free_blocks;     /* free blocks */
-  size_t overhead_bytes;  /* headers, span markers, and unusable tails */
+  size_t used_bytes;      /* usable bytes of allocations (blocks, objects) */
+  size_t used_blocks;     /* allocations: used blocks and used objects */
+  size_t free_bytes;      /* free blocks (headers included) + free objects */
+  size_t free_blocks;     /* free blocks (free regions; objects not counted) */
+  size_t overhead_bytes;  /* headers, span markers, slab headers, slack */
   size_t largest_free;    /* largest free block, header included */
+  size_t slabs;           /* slabs of small objects */
 } lm_stats_t;
 
 /* Fills `*stats`. Returns 0, or -1 if stats is NULL or its version/size is

@@ -54,6 +54,7 @@
 
 #define LM_FREE 1u
 #define LM_PREV_FREE 2u
+#define LM_SLAB 4u
 #define LM_DEAD LM_FREE /* a header swallowed by a merge: free, size 0 */
 #define LM_FLAGS (LM_ALIGN - 1)
 #define LM_SIZE_MASK (~LM_FLAGS)

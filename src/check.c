@@ -4,6 +4,7 @@
  * tiling; the free lists are range-checked here before any read), never
  * allocates and never traps. */
 #include "heap.h"
+#include "slab.h"
 
 typedef struct {
   size_t faults;
@@ -13,6 +14,7 @@ typedef struct {
   int prev_free;      /* the previous block of this span is free */
   lm_off_t prev;      /* the previous block of this span */
   int top_seen;
+  size_t slabs_with_room;
 } check_ctx_t;
 
 static void fault(check_ctx_t *c, const lm_heap_t *h, lm_off_t at,
@@ -21,9 +23,82 @@ static void fault(check_ctx_t *c, const lm_heap_t *h, lm_off_t at,
   lm_report(LM_REPORT_CORRUPT, what, heap_ptr(h, at), 0);
 }
 
+/* A slab's header, map, free list and counts agree: every object is
+ * exactly one of allocated (map bit), on the free list, or not yet handed
+ * out (above the bump pointer). */
+static void check_slab(check_ctx_t *c, lm_heap_t *h, lm_off_t b) {
+  uintptr_t base = heap_base(h);
+  lm_off_t s = block_payload(b);
+  if (hdr_size(hdr_get(base, b)) != LM_SLAB_SIZE || (s & (LM_SLAB_SIZE - 1))) {
+    fault(c, h, b, "slab block has the wrong size or alignment");
+    return;
+  }
+  if (word_get(base, s + SLAB_CHECK) != slab_check_value(h, s))
+    fault(c, h, s, "slab check word is overwritten");
+  uint32_t map[SLAB_MAP_WORDS], listed;
+  int bad = lm_slab_free_map(h, s, map, &listed);
+  if (bad & LM_SLAB_BAD_HEADER) {
+    fault(c, h, s, "slab header (size, index multiplier or bump) is broken");
+    return;
+  }
+  if (bad & LM_SLAB_BAD_LINK)
+    fault(c, h, s, "slab free list points where no free object starts");
+  if (bad & LM_SLAB_CYCLE)
+    fault(c, h, s, "slab free list has a cycle");
+  if (bad & LM_SLAB_LISTED_USED)
+    fault(c, h, s, "object on a slab free list is marked allocated");
+  uint32_t cap = slab_capacity(word_get(base, s + SLAB_SIZE)), free = 0;
+  uint32_t used = 0;
+  for (uint32_t i = 0; i < SLAB_MAP_WORDS * 32; i++) {
+    int is_free = i < cap && ((map[i >> 5] >> (i & 31)) & 1);
+    int is_used = slab_bit(base, s, i);
+    if (is_used && i >= cap)
+      fault(c, h, s, "slab map marks an object past the slab's end");
+    else if (i < cap && is_free == is_used)
+      fault(c, h, s, is_used ? "allocated object is also free"
+                             : "object is neither allocated nor free (lost)");
+    free += (uint32_t)is_free;
+    used += (uint32_t)is_used;
+  }
+  if (word_get(base, s + SLAB_USED) != used)
+    fault(c, h, s, "slab use count disagrees with its map");
+  if (free > 0)
+    c->slabs_with_room++;
+}
+
+/* Each class lists exactly its slabs that have room. */
+static void check_slab_lists(check_ctx_t *c, lm_heap_t *h) {
+  uintptr_t base = heap_base(h);
+  size_t listed = 0;
+  for (uint32_t cls = 1; cls <= LM_SLAB_CLASSES; cls++) {
+    lm_off_t prev = 0;
+    for (lm_off_t s = h->slabs[cls]; s; s = word_get(base, s + SLAB_NEXT)) {
+      if (listed++ > c->slabs_with_room) {
+        fault(c, h, s, "slab lists hold more slabs than have room (a cycle?)");
+        return;
+      }
+      if (s < h->lo || (uint64_t)s + LM_SLAB_SIZE > h->hi ||
+          (s & (LM_SLAB_SIZE - 1)) ||
+          slab_of(h, s + LM_SLAB_HEADER) != s) {
+        fault(c, h, s, "slab list points to something that is not a slab");
+        break;
+      }
+      if (word_get(base, s + SLAB_SIZE) != cls << LM_ALIGN_LOG2)
+        fault(c, h, s, "slab is in the list of another class");
+      if (!word_get(base, s + SLAB_FREE) && !word_get(base, s + SLAB_BUMP))
+        fault(c, h, s, "full slab is in a list of slabs with room");
+      if (word_get(base, s + SLAB_PREV) != prev)
+        fault(c, h, s, "slab list back link is broken");
+      prev = s;
+    }
+  }
+  if (listed != c->slabs_with_room)
+    fault(c, h, 0, "slab lists and slabs with room disagree");
+}
+
 static int check_step(lm_heap_t *h, const lm_step_t *step, void *arg) {
   check_ctx_t *c = arg;
-  uintptr_t base = h->base;
+  uintptr_t base = heap_base(h);
   lm_off_t b = step->block;
   if (step->span != c->span) { /* a new span: nothing before its first block */
     c->span = step->span;
@@ -45,7 +120,9 @@ static int check_step(lm_heap_t *h, const lm_step_t *step, void *arg) {
   uint32_t size = hdr_size(step->hdr);
   if (is_free && c->prev_free)
     fault(c, h, b, "two free neighbours were not coalesced");
-  if (is_free && b == h->top) {
+  if (!is_free && (step->hdr & LM_SLAB)) {
+    check_slab(c, h, b);
+  } else if (is_free && b == h->top) {
     c->top_seen = 1;
   } else if (is_free) {
     c->free_blocks++;
@@ -60,7 +137,7 @@ static int check_step(lm_heap_t *h, const lm_step_t *step, void *arg) {
 /* Every list holds free blocks of its class, linked both ways, and the
  * bitmaps say which lists are non-empty. */
 static size_t check_lists(lm_heap_t *h, check_ctx_t *c) {
-  uintptr_t base = h->base;
+  uintptr_t base = heap_base(h);
   size_t listed = 0;
   for (uint32_t cls = 0; cls < LM_CLASSES; cls++) {
     lm_off_t head = h->bins.head[cls];
@@ -110,6 +187,7 @@ size_t lm_heap_check(lm_heap_t *h) {
     fault(&c, h, h->top, "fresh mark is below top");
   if (c.span_bytes != h->heap_bytes)
     fault(&c, h, h->first_span, "heap size disagrees with its spans");
+  check_slab_lists(&c, h);
   size_t listed = check_lists(h, &c);
   if (listed != c.free_blocks)
     fault(&c, h, 0, "free lists and heap disagree on the free blocks");

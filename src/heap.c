@@ -17,6 +17,7 @@
 
 #include "heap.h"
 #include "pages.h"
+#include "slab.h"
 
 /* Blocks of the request's own class probed before moving up a class. */
 #define FIT_PROBES 4
@@ -31,7 +32,7 @@
  * ------------------------------------------------------------------- */
 
 static inline lm_off_t newest_marker(const lm_heap_t *h) {
-  return span_marker(span_end(h->base, h->last_span));
+  return span_marker(span_end(heap_base(h), h->last_span));
 }
 
 /* Puts the current top block into the free lists (its span is no longer
@@ -40,15 +41,15 @@ static void retire_top(lm_heap_t *h) {
   lm_off_t t = h->top;
   if (!t)
     return;
-  uint32_t size = block_size(h->base, t);
-  footer_set(h->base, t, size);
-  bin_insert(&h->bins, h->base, t, size);
+  uint32_t size = block_size(heap_base(h), t);
+  footer_set(heap_base(h), t, size);
+  bin_insert(&h->bins, heap_base(h), t, size);
   h->top = 0;
 }
 
 /* Makes [s, e) a new span whose single block becomes top. */
 static void add_span(lm_heap_t *h, lm_off_t s, lm_off_t e) {
-  uintptr_t base = h->base;
+  uintptr_t base = heap_base(h);
   word_set(base, s, 0);
   word_set(base, s + 4, e);
   word_set(base, s + 8, 0);
@@ -71,7 +72,7 @@ static void add_span(lm_heap_t *h, lm_off_t s, lm_off_t e) {
 
 /* Appends `bytes` of new memory that directly follow the newest span. */
 static void extend_span(lm_heap_t *h, uint32_t bytes) {
-  uintptr_t base = h->base;
+  uintptr_t base = heap_base(h);
   lm_off_t e = span_end(base, h->last_span);
   lm_off_t e2 = e + bytes;
   word_set(base, h->last_span + 4, e2);
@@ -94,7 +95,10 @@ static void extend_span(lm_heap_t *h, uint32_t bytes) {
 static void claim_initial(lm_heap_t *h) {
   lm_off_t s, e;
   h->initialized = 1;
-  h->base = lm_pages_base();
+  h->base = lm_pages_base();  /* kept even when LM_PAGES_BASE_ZERO */
+  /* Any value works for correctness; one that differs between heaps makes
+   * a pointer freed into the wrong heap fail slab_of. */
+  h->key = (uint32_t)(uintptr_t)h * 0x9E3779B1u ^ 0x6C6D616Cu;
   lm_pages_initial(&s, &e);
   s = (s + LM_ALIGN - 1) & LM_SIZE_MASK;
   e &= LM_SIZE_MASK;
@@ -103,7 +107,7 @@ static void claim_initial(lm_heap_t *h) {
 }
 
 static inline uint32_t top_size(const lm_heap_t *h) {
-  return h->top ? block_size(h->base, h->top) : 0;
+  return h->top ? block_size(heap_base(h), h->top) : 0;
 }
 
 /* Grows the heap until top holds at least nb bytes. Returns 0 when memory
@@ -136,7 +140,7 @@ static int grow(lm_heap_t *h, uint32_t nb) {
     uint64_t end = (uint64_t)start + bytes;
     if (end > LM_OFF_LIMIT)
       end = LM_OFF_LIMIT;
-    if (h->last_span && start == span_end(h->base, h->last_span))
+    if (h->last_span && start == span_end(heap_base(h), h->last_span))
       extend_span(h, (uint32_t)(end - start));
     else if (end - start >= LM_MIN_SPAN)
       add_span(h, start, (lm_off_t)end);
@@ -155,7 +159,7 @@ static int grow(lm_heap_t *h, uint32_t nb) {
  * left neighbour of a free block is in use (I2), so b's header has no
  * PREV_FREE. */
 static void use_block(lm_heap_t *h, lm_off_t b, uint32_t size, uint32_t nb) {
-  uintptr_t base = h->base;
+  uintptr_t base = heap_base(h);
   uint32_t rest = size - nb;
   if (rest >= LM_MIN_BLOCK) {
     lm_off_t r = b + nb; /* its right neighbour keeps PREV_FREE */
@@ -171,7 +175,7 @@ static void use_block(lm_heap_t *h, lm_off_t b, uint32_t size, uint32_t nb) {
 
 /* A free block of at least nb bytes from the free lists, in use, or 0. */
 static lm_off_t take_from_bins(lm_heap_t *h, uint32_t nb) {
-  uintptr_t base = h->base;
+  uintptr_t base = heap_base(h);
   uint32_t c = bin_class(nb);
   lm_off_t b;
   if (nb >= LM_LINEAR_LIMIT) {
@@ -197,7 +201,7 @@ found:;
  * PREV_FREE is kept: it is 0 for a real top, but realloc also carves from
  * a used block it has just merged with top. */
 static lm_off_t take_from_top(lm_heap_t *h, uint32_t nb) {
-  uintptr_t base = h->base;
+  uintptr_t base = heap_base(h);
   lm_off_t t = h->top;
   uint32_t hdr = hdr_get(base, t);
   uint32_t size = hdr_size(hdr);
@@ -232,8 +236,8 @@ static lm_off_t alloc_block(lm_heap_t *h, uint32_t nb) {
 
 /* Frees block b (in use, valid): coalesces with free neighbours, then the
  * result becomes top or goes to its free list. */
-static void release(lm_heap_t *h, lm_off_t b) {
-  uintptr_t base = h->base;
+void lm_block_release(lm_heap_t *h, lm_off_t b) {
+  uintptr_t base = heap_base(h);
   uint32_t hdr = hdr_get(base, b);
   uint32_t size = hdr_size(hdr);
   lm_off_t next = b + size;
@@ -270,44 +274,51 @@ static void release(lm_heap_t *h, lm_off_t b) {
 /* Gives back the tail of in-use block b (of `size` bytes) beyond nb
  * bytes, when it is big enough to be a block. */
 static void trim(lm_heap_t *h, lm_off_t b, uint32_t size, uint32_t nb) {
-  uintptr_t base = h->base;
+  uintptr_t base = heap_base(h);
   if (size - nb < LM_MIN_BLOCK)
     return;
   hdr_set(base, b, nb | (hdr_get(base, b) & LM_PREV_FREE));
   hdr_set(base, b + nb, size - nb); /* in use for a moment, left in use */
-  release(h, b + nb);
+  lm_block_release(h, b + nb);
 }
 
-/* The block of a pointer passed to free/realloc/usable_size, or 0 after
- * reporting it when it cannot be a live block: misaligned, outside the
- * heap, already free, or with a header no block can have. O(1). */
-static lm_off_t block_of(lm_heap_t *h, const void *ptr) {
+/* The payload offset of a pointer passed to free/realloc/usable_size, or
+ * 0 after reporting it when it cannot be anything lmalloc returned:
+ * misaligned or outside the heap. O(1). */
+static lm_off_t payload_of(lm_heap_t *h, const void *ptr) {
   uintptr_t p = (uintptr_t)ptr;
-  uintptr_t start = h->base + h->lo + LM_SPAN_HEADER;
-  uintptr_t end = h->base + h->hi;
   if (p & (LM_ALIGN - 1)) {
     lm_report(LM_REPORT_INVALID_FREE, "pointer is not 16-byte aligned, so "
               "lmalloc never returned it", ptr, 0);
     return 0;
   }
-  if (p <= start || p >= end) {
+  if (p <= heap_base(h) + h->lo + LM_SPAN_HEADER || p >= heap_base(h) + h->hi) {
     lm_report(LM_REPORT_INVALID_FREE, "pointer is outside the heap", ptr, 0);
     return 0;
   }
-  lm_off_t b = block_from_payload(heap_off(h, ptr));
-  uint32_t hdr = hdr_get(h->base, b);
+  return heap_off(h, ptr);
+}
+
+/* The block whose payload is at offset p (not a slab object), or 0 after
+ * reporting it when no live block starts there: already free (double
+ * free), or a header no block can have (interior pointer, overwritten
+ * header). O(1). */
+static lm_off_t block_at(lm_heap_t *h, lm_off_t p) {
+  lm_off_t b = block_from_payload(p);
+  uint32_t hdr = hdr_get(heap_base(h), b);
   uint32_t size = hdr_size(hdr);
   int fits = size >= LM_MIN_BLOCK && size <= h->hi - LM_HEADER_SIZE - b;
   if (hdr_is_free(hdr) &&
       (hdr == LM_DEAD || b == h->top ||
-       (fits && word_get(h->base, b + size - 4) == size))) {
+       (fits && word_get(heap_base(h), b + size - 4) == size))) {
     lm_report(LM_REPORT_DOUBLE_FREE, "block is already free (double free)",
-              ptr, size);
+              heap_ptr(h, p), size);
     return 0;
   }
-  if (hdr_is_free(hdr) || !fits) {
+  if (hdr_is_free(hdr) || !fits || (hdr & LM_SLAB)) {
     lm_report(LM_REPORT_INVALID_FREE, "no block starts at this pointer "
-              "(interior pointer, or its header was overwritten)", ptr, 0);
+              "(interior pointer, or its header was overwritten)",
+              heap_ptr(h, p), 0);
     return 0;
   }
   return b;
@@ -318,7 +329,13 @@ static lm_off_t block_of(lm_heap_t *h, const void *ptr) {
  * ------------------------------------------------------------------- */
 
 void *lm_heap_malloc(lm_heap_t *h, size_t size) {
-  if (size > LM_MAX_REQUEST) {
+  if (size <= LM_SLAB_MAX) {
+    uint32_t c = slab_class(size);
+    lm_off_t s = h->slabs[c];
+    if (s || (s = lm_slab_new(h, c)))
+      return heap_ptr(h, slab_take(h, s, c));
+    /* No slab could be had: a small block may still fit. */
+  } else if (size > LM_MAX_REQUEST) {
     errno = ENOMEM;
     return NULL;
   }
@@ -333,9 +350,17 @@ void *lm_heap_malloc(lm_heap_t *h, size_t size) {
 void lm_heap_free(lm_heap_t *h, void *ptr) {
   if (!ptr)
     return;
-  lm_off_t b = block_of(h, ptr);
+  lm_off_t p = payload_of(h, ptr);
+  if (!p)
+    return;
+  lm_off_t s = slab_of(h, p);
+  if (s) {
+    slab_put(h, s, p);
+    return;
+  }
+  lm_off_t b = block_at(h, p);
   if (b)
-    release(h, b);
+    lm_block_release(h, b);
 }
 
 void *lm_heap_calloc(lm_heap_t *h, size_t count, size_t size) {
@@ -354,30 +379,16 @@ void *lm_heap_calloc(lm_heap_t *h, size_t count, size_t size) {
   return p;
 }
 
-void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
-  if (!ptr)
-    return lm_heap_malloc(h, size);
-  if (size == 0) {
-    lm_heap_free(h, ptr);
-    return NULL;
-  }
-  lm_off_t b = block_of(h, ptr);
-  if (!b)
-    return NULL;
-  if (size > LM_MAX_REQUEST) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  uintptr_t base = h->base;
-  uint32_t nb = block_size_for(size);
-  uint32_t bs = block_size(base, b);
+/* realloc of a block (not a slab object) of bs bytes to nb bytes, in
+ * place; 0 when it cannot be done in place. */
+static int resize_block(lm_heap_t *h, lm_off_t b, uint32_t bs, uint32_t nb) {
+  uintptr_t base = heap_base(h);
   if (nb <= bs) {
     trim(h, b, bs, nb);
-    return ptr;
+    return 1;
   }
-
-  /* Grow in place: into top (growing memory if b is the newest span's
-   * last block), or into a free right neighbour. */
+  /* Grow into top (growing memory if b is the newest span's last block),
+   * or into a free right neighbour. */
   lm_off_t next = b + bs;
   uint32_t prev_flag = hdr_get(base, b) & LM_PREV_FREE;
   if (next == h->top || (!h->top && next == newest_marker(h))) {
@@ -388,27 +399,91 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
       hdr_set(base, b, (bs + top_size(h)) | prev_flag);
       h->top = b;
       take_from_top(h, nb);
-      return ptr;
+      return 1;
     }
-  } else {
-    uint32_t next_hdr = hdr_get(base, next);
-    if (hdr_is_free(next_hdr) && bs + hdr_size(next_hdr) >= nb) {
-      uint32_t total = bs + hdr_size(next_hdr);
-      bin_remove(&h->bins, base, next, hdr_size(next_hdr));
-      hdr_set(base, b, total | prev_flag);
-      hdr_clear_prev_free(base, b + total);
-      trim(h, b, total, nb);
-      return ptr;
-    }
+    return 0;
   }
+  uint32_t next_hdr = hdr_get(base, next);
+  if (hdr_is_free(next_hdr) && bs + hdr_size(next_hdr) >= nb) {
+    uint32_t total = bs + hdr_size(next_hdr);
+    bin_remove(&h->bins, base, next, hdr_size(next_hdr));
+    hdr_set(base, next, LM_DEAD);
+    hdr_set(base, b, total | prev_flag);
+    hdr_clear_prev_free(base, b + total);
+    trim(h, b, total, nb);
+    return 1;
+  }
+  return 0;
+}
 
-  /* Move. */
+void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
+  if (!ptr)
+    return lm_heap_malloc(h, size);
+  if (size == 0) {
+    lm_heap_free(h, ptr);
+    return NULL;
+  }
+  lm_off_t p = payload_of(h, ptr);
+  if (!p)
+    return NULL;
+  lm_off_t s = slab_of(h, p), b = 0;
+  uint32_t have; /* usable bytes now */
+  if (s) {
+    if (!slab_live(h, s, p)) {
+      slab_put(h, s, p); /* reports what is wrong, changes nothing */
+      return NULL;
+    }
+    have = word_get(heap_base(h), s + SLAB_SIZE);
+    if (size <= have)
+      return ptr;
+  } else {
+    b = block_at(h, p);
+    if (!b)
+      return NULL;
+    have = block_size(heap_base(h), b) - LM_HEADER_SIZE;
+  }
+  if (size > LM_MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  /* A block stays a block: it shrinks or grows in place when it can. */
+  if (b && resize_block(h, b, have + LM_HEADER_SIZE, block_size_for(size)))
+    return ptr;
   char *q = lm_heap_malloc(h, size);
   if (!q)
     return NULL;
-  memcpy(q, ptr, bs - LM_HEADER_SIZE);
-  release(h, b);
+  memcpy(q, ptr, have);
+  if (s)
+    slab_put(h, s, p);
+  else
+    lm_block_release(h, b);
   return q;
+}
+
+lm_off_t lm_block_alloc_aligned(lm_heap_t *h, uint32_t align, uint32_t nb) {
+  /* Room for nb bytes at the first aligned payload that leaves either no
+   * gap or a gap of at least a minimum block before it: nb + align. */
+  lm_off_t b = alloc_block(h, nb + align);
+  if (!b)
+    return 0;
+  uintptr_t base = heap_base(h);
+  uint32_t bs = block_size(base, b);
+  uintptr_t payload = (uintptr_t)heap_ptr(h, block_payload(b));
+  if (payload & (align - 1)) {
+    uintptr_t aligned =
+        (payload + LM_MIN_BLOCK + align - 1) & ~(uintptr_t)(align - 1);
+    uint32_t lead = (uint32_t)(aligned - payload);
+    /* [b, b+lead) becomes a free block; its left neighbour is in use. */
+    lm_off_t a = b + lead;
+    hdr_set(base, a, (bs - lead) | LM_PREV_FREE);
+    hdr_set(base, b, lead | LM_FREE);
+    footer_set(base, b, lead);
+    bin_insert(&h->bins, base, b, lead);
+    b = a;
+    bs -= lead;
+  }
+  trim(h, b, bs, nb);
+  return b;
 }
 
 void *lm_heap_aligned_alloc(lm_heap_t *h, size_t alignment, size_t size) {
@@ -423,37 +498,29 @@ void *lm_heap_aligned_alloc(lm_heap_t *h, size_t alignment, size_t size) {
     errno = ENOMEM;
     return NULL;
   }
-  /* Room for nb bytes at the first aligned payload that leaves either no
-   * gap or a gap of at least a minimum block before it: nb + alignment. */
-  uint32_t nb = block_size_for(size);
-  uint32_t align = (uint32_t)alignment;
-  lm_off_t b = alloc_block(h, nb + align);
+  lm_off_t b = lm_block_alloc_aligned(h, (uint32_t)alignment,
+                                      block_size_for(size));
   if (!b) {
     errno = ENOMEM;
     return NULL;
   }
-  uintptr_t base = h->base;
-  uint32_t bs = block_size(base, b);
-  uintptr_t payload = (uintptr_t)heap_ptr(h, block_payload(b));
-  if (payload & (align - 1)) {
-    uintptr_t aligned = (payload + LM_MIN_BLOCK + align - 1) & ~(uintptr_t)(align - 1);
-    uint32_t lead = (uint32_t)(aligned - payload);
-    /* [b, b+lead) becomes a free block; its left neighbour is in use. */
-    lm_off_t a = b + lead;
-    hdr_set(base, a, (bs - lead) | LM_PREV_FREE);
-    hdr_set(base, b, lead | LM_FREE);
-    footer_set(base, b, lead);
-    bin_insert(&h->bins, base, b, lead);
-    b = a;
-    bs -= lead;
-  }
-  trim(h, b, bs, nb);
   return heap_ptr(h, block_payload(b));
 }
 
 size_t lm_heap_usable_size(lm_heap_t *h, const void *ptr) {
   if (!ptr)
     return 0;
-  lm_off_t b = block_of(h, ptr);
-  return b ? block_size(h->base, b) - LM_HEADER_SIZE : 0;
+  lm_off_t p = payload_of(h, ptr);
+  if (!p)
+    return 0;
+  lm_off_t s = slab_of(h, p);
+  if (s) {
+    if (slab_live(h, s, p))
+      return word_get(heap_base(h), s + SLAB_SIZE);
+    lm_report(LM_REPORT_INVALID_FREE, "no live object starts at this pointer",
+              ptr, 0);
+    return 0;
+  }
+  lm_off_t b = block_at(h, p);
+  return b ? block_size(heap_base(h), b) - LM_HEADER_SIZE : 0;
 }

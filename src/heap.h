@@ -8,7 +8,9 @@
  *   - the top block: the free block at the end of the newest span. It is in
  *     no free list; allocations that no free list can serve are carved from
  *     its start, and it grows when memory.grow extends the newest span.
- *     Every other free block is in exactly one free list (bins.h).
+ *     Every other free block is in exactly one free list (bins.h);
+ *   - slabs (slab.h): used blocks cut into small objects of one size class;
+ *     requests up to LM_SLAB_MAX bytes are served from them.
  *
  * Invariants (lm_check verifies each one):
  *   I1 the blocks of a span tile it from span_first_block to the marker;
@@ -32,6 +34,9 @@
 #include "block.h"
 #include "lmalloc.h"
 
+/* Small-object classes served by slabs: objects of 16, 32, ... bytes. */
+#define LM_SLAB_CLASSES 16
+
 typedef struct lm_heap {
   uintptr_t base;       /* lm_pages_base(): offsets are relative to it */
   lm_off_t top;         /* top block, 0 when there is none */
@@ -45,6 +50,8 @@ typedef struct lm_heap {
   size_t limit;         /* cap on heap_bytes, 0 = none */
   size_t pages_grown;   /* pages obtained through lm_pages_grow */
   size_t grow_count;    /* successful lm_pages_grow calls */
+  uint32_t key;         /* keys slab check words to this heap (slab.h) */
+  lm_off_t slabs[LM_SLAB_CLASSES + 1]; /* per class 1..16: slabs with room */
   lm_bins_t bins;
 } lm_heap_t;
 
@@ -59,6 +66,16 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size);
 void *lm_heap_aligned_alloc(lm_heap_t *h, size_t alignment, size_t size);
 void lm_heap_free(lm_heap_t *h, void *ptr);
 size_t lm_heap_usable_size(lm_heap_t *h, const void *ptr);
+
+/* Block-level operations for slab.c (heap.c). */
+
+/* A used block of exactly nb bytes (a multiple of 16) whose payload is
+ * aligned to `align` (a power of two above 16); 0 when memory cannot
+ * grow. O(1). */
+lm_off_t lm_block_alloc_aligned(lm_heap_t *h, uint32_t align, uint32_t nb);
+
+/* Frees used block b: it merges with its free neighbours. O(1). */
+void lm_block_release(lm_heap_t *h, lm_off_t b);
 
 /* Introspection (walk.c, check.c). */
 
@@ -92,11 +109,24 @@ size_t lm_heap_check(lm_heap_t *h);
 int lm_report(lm_report_kind_t kind, const char *message, const void *address,
               size_t size);
 
+/* The base of heap h's offsets. A build whose page source always has
+ * base 0 (wasm linear memory) defines LM_PAGES_BASE_ZERO (CMake sets it
+ * together with the page source), so that the compiler drops the base
+ * from every address instead of loading and adding it. */
+static inline uintptr_t heap_base(const lm_heap_t *h) {
+#ifdef LM_PAGES_BASE_ZERO
+  (void)h;
+  return 0;
+#else
+  return h->base;
+#endif
+}
+
 static inline lm_off_t heap_off(const lm_heap_t *h, const void *p) {
-  return (lm_off_t)((uintptr_t)p - h->base);
+  return (lm_off_t)((uintptr_t)p - heap_base(h));
 }
 static inline void *heap_ptr(const lm_heap_t *h, lm_off_t off) {
-  return (void *)(h->base + off);
+  return (void *)(heap_base(h) + off);
 }
 
 #endif /* LM_HEAP_H */

@@ -2,6 +2,7 @@
  * that the public API offers (lm_walk's block visits and lm_stats).
  * The checker (check.c) is a third visitor of the same walker. */
 #include "heap.h"
+#include "slab.h"
 
 static size_t fault(lm_off_t at, const char *what, uintptr_t base) {
   lm_report(LM_REPORT_CORRUPT, what, (const void *)(base + at), 0);
@@ -9,7 +10,7 @@ static size_t fault(lm_off_t at, const char *what, uintptr_t base) {
 }
 
 size_t lm_heap_walk_steps(lm_heap_t *h, lm_step_fn fn, void *ctx) {
-  uintptr_t base = h->base;
+  uintptr_t base = heap_base(h);
   size_t faults = 0;
   unsigned index = 0;
   lm_off_t below = h->lo; /* spans are in address order */
@@ -50,41 +51,77 @@ size_t lm_heap_walk_steps(lm_heap_t *h, lm_step_fn fn, void *ctx) {
   return faults;
 }
 
-/* lm_walk: hands each block (markers skipped) to the public visitor. */
+/* lm_walk: hands each block (markers skipped), and each slab's objects
+ * after it, to the public visitor. */
 typedef struct {
   lm_visitor_t visitor;
   void *ctx;
-  size_t blocks;
+  size_t entries;
+  unsigned span;
 } visit_ctx_t;
+
+static int visit_object(lm_heap_t *h, lm_off_t obj, uint32_t size, int used,
+                        void *arg) {
+  visit_ctx_t *v = arg;
+  lm_block_info_t info = {
+      .ptr = heap_ptr(h, obj),
+      .header = NULL,
+      .size = size,
+      .usable = size,
+      .used = used,
+      .kind = LM_KIND_OBJECT,
+      .span = v->span,
+  };
+  v->entries++;
+  return v->visitor(&info, v->ctx);
+}
 
 static int visit_block(lm_heap_t *h, const lm_step_t *step, void *arg) {
   visit_ctx_t *v = arg;
   if (step->marker)
     return 0;
   uint32_t size = hdr_size(step->hdr);
+  int slab = (step->hdr & LM_SLAB) != 0;
   lm_block_info_t info = {
       .ptr = heap_ptr(h, block_payload(step->block)),
       .header = heap_ptr(h, step->block),
       .size = size,
       .usable = size - LM_HEADER_SIZE,
       .used = !hdr_is_free(step->hdr),
+      .kind = slab ? LM_KIND_SLAB : LM_KIND_BLOCK,
       .span = step->span_index,
   };
-  v->blocks++;
-  return v->visitor(&info, v->ctx);
+  v->entries++;
+  v->span = step->span_index;
+  if (v->visitor(&info, v->ctx))
+    return 1;
+  return slab && lm_slab_objects(h, block_payload(step->block), visit_object, v);
 }
 
 size_t lm_heap_walk(lm_heap_t *h, lm_visitor_t visitor, void *ctx) {
-  visit_ctx_t v = {visitor, ctx, 0};
+  visit_ctx_t v = {visitor, ctx, 0, 0};
   if (visitor)
     lm_heap_walk_steps(h, visit_block, &v);
-  return v.blocks;
+  return v.entries;
 }
 
 /* lm_stats: counters kept at grow time plus one walk. */
-static int count_block(lm_heap_t *h, const lm_step_t *step, void *arg) {
+static int count_object(lm_heap_t *h, lm_off_t obj, uint32_t size, int used,
+                        void *arg) {
   lm_stats_t *s = arg;
   (void)h;
+  (void)obj;
+  if (used) {
+    s->used_blocks++;
+    s->used_bytes += size;
+  } else {
+    s->free_bytes += size;
+  }
+  return 0;
+}
+
+static int count_block(lm_heap_t *h, const lm_step_t *step, void *arg) {
+  lm_stats_t *s = arg;
   if (step->marker)
     return 0;
   uint32_t size = hdr_size(step->hdr);
@@ -93,6 +130,9 @@ static int count_block(lm_heap_t *h, const lm_step_t *step, void *arg) {
     s->free_bytes += size;
     if (size > s->largest_free)
       s->largest_free = size;
+  } else if (step->hdr & LM_SLAB) {
+    s->slabs++;
+    lm_slab_objects(h, block_payload(step->block), count_object, s);
   } else {
     s->used_blocks++;
     s->used_bytes += size - LM_HEADER_SIZE;

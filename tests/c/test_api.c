@@ -14,7 +14,8 @@ static void *guard[GUARDS];
 static size_t guard_size[GUARDS];
 
 static void guards_make(void) {
-  static const size_t sizes[GUARDS] = {1, 24, 100, 333, 1000, 4096, 5000, 70000};
+  static const size_t sizes[GUARDS] = {1,    24,   100,  333,
+                                       1000, 4096, 5000, 70000};
   for (int i = 0; i < GUARDS; i++) {
     guard_size[i] = sizes[i];
     guard[i] = lm_malloc(sizes[i]);
@@ -46,7 +47,7 @@ static void test_malloc_zero(void) {
   if (a && b) {
     CHECK(tl_aligned(a, LM_ALIGNMENT) && tl_aligned(b, LM_ALIGNMENT),
           "malloc(0) aligned to 16: %p %p", a, b);
-    CHECK(lm_usable_size(a) == 12, "malloc(0) usable size is 12, got %zu",
+    CHECK(lm_usable_size(a) == 16, "malloc(0) usable size is 16, got %zu",
           lm_usable_size(a));
     tl_fill(a, lm_usable_size(a), 1);
     tl_fill(b, lm_usable_size(b), 2);
@@ -215,9 +216,15 @@ static void test_calloc(void) {
    * number (a naive count * size would succeed with a tiny block). */
   const size_t half = (size_t)1 << (sizeof(size_t) * 4);
   const size_t pairs[][2] = {
-      {SIZE_MAX / 2 + 1, 2}, {2, SIZE_MAX / 2 + 1}, {SIZE_MAX, SIZE_MAX},
-      {SIZE_MAX, 2},         {half, half},          {half + 1, half + 1},
-      {half, half * 2 - 1},  {1, LM_MAX_REQUEST + 1}, {LM_MAX_REQUEST + 1, 1},
+      {SIZE_MAX / 2 + 1, 2},
+      {2, SIZE_MAX / 2 + 1},
+      {SIZE_MAX, SIZE_MAX},
+      {SIZE_MAX, 2},
+      {half, half},
+      {half + 1, half + 1},
+      {half, half * 2 - 1},
+      {1, LM_MAX_REQUEST + 1},
+      {LM_MAX_REQUEST + 1, 1},
   };
   lm_stats_t s0 = tl_stats();
   for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
@@ -241,9 +248,14 @@ static void test_calloc(void) {
  * hosts (SIZE_MAX / 2 + 1 is not: 2 GiB can succeed on wasm32). */
 static void test_huge(void) {
   const size_t sizes[] = {
-      SIZE_MAX,          SIZE_MAX - 3,          SIZE_MAX - 15,
-      SIZE_MAX - 16,     LM_MAX_REQUEST + 1,
-      LM_MAX_REQUEST + 4, LM_MAX_REQUEST + 16,  (size_t)0xFFFFFFF0u,
+      SIZE_MAX,
+      SIZE_MAX - 3,
+      SIZE_MAX - 15,
+      SIZE_MAX - 16,
+      LM_MAX_REQUEST + 1,
+      LM_MAX_REQUEST + 4,
+      LM_MAX_REQUEST + 16,
+      (size_t)0xFFFFFFF0u,
       (size_t)0xFFFFFFFFu,
   };
   lm_stats_t s0 = tl_stats();
@@ -260,8 +272,8 @@ static void test_huge(void) {
     p = tl_keep(lm_aligned_alloc(4096, sizes[i]));
     e = errno;
     CHECK(p == NULL && e == ENOMEM,
-          "aligned_alloc(4096, %zu) fails with ENOMEM (%p, errno %d)",
-          sizes[i], p, e);
+          "aligned_alloc(4096, %zu) fails with ENOMEM (%p, errno %d)", sizes[i],
+          p, e);
     if (p)
       lm_free(p);
   }
@@ -318,6 +330,31 @@ static void test_realloc_basic(void) {
   CHECK(tl_lm_check() == 0, "heap healthy after realloc(p, 0)");
 }
 
+/* Allocates a (na bytes) and b (nb bytes) with b the block right after a,
+ * as the walk shows; pairs that land apart (in scattered holes) are kept
+ * until one does not, then freed. 0 (a failed check) if none does. */
+static int adjacent_pair(size_t na, size_t nb, char **pa, char **pb) {
+  enum { TRIES = 128 };
+  static char *miss[2 * TRIES];
+  int nmiss = 0, ok = 0;
+  for (int t = 0; t < TRIES && !ok; t++) {
+    char *a = lm_malloc(na), *b = lm_malloc(nb);
+    tl_found_t f = tl_find(a);
+    if (a && b && f.found && f.has_next && f.next.ptr == b) {
+      *pa = a;
+      *pb = b;
+      ok = 1;
+    } else {
+      miss[nmiss++] = a;
+      miss[nmiss++] = b;
+    }
+  }
+  for (int i = 0; i < nmiss; i++)
+    lm_free(miss[i]);
+  CHECK(ok, "blocks of %zu and %zu bytes next to each other", na, nb);
+  return ok;
+}
+
 static void test_realloc_shrink(void) {
   const size_t from[] = {1000, 100000, 64, 4000};
   const size_t to[] = {100, 10, 60, 3000};
@@ -344,8 +381,8 @@ static void test_realloc_shrink(void) {
       if (q)
         p = q;
     }
-    CHECK(tl_lm_check() == 0, "heap healthy after shrinking %zu -> %zu", from[i],
-          to[i]);
+    CHECK(tl_lm_check() == 0, "heap healthy after shrinking %zu -> %zu",
+          from[i], to[i]);
     lm_free(p);
     lm_free(fence);
   }
@@ -353,15 +390,17 @@ static void test_realloc_shrink(void) {
   CHECK(tl_lm_check() == 0, "heap healthy after shrinking reallocs");
 }
 
-/* Grows into a free right neighbour: in place, and to the exact byte. */
+/* Grows into a free right neighbour: in place, and to the exact byte.
+ * (Sizes above 256 bytes: smaller requests are slab objects, lmalloc.h.) */
 static void test_realloc_grow_next_free(void) {
-  char *a = lm_malloc(200);
-  char *b = lm_malloc(2000);
-  char *c = lm_malloc(64); /* keeps b's space from being the heap's end */
-  CHECK(a && b && c, "malloc a, b, c");
-  if (!a || !b || !c)
+  char *a, *b;
+  if (!adjacent_pair(300, 2000, &a, &b))
     return;
-  tl_fill(a, 200, 0xA);
+  char *c = lm_malloc(64); /* keeps b's space from being the heap's end */
+  CHECK(c != NULL, "malloc c");
+  if (!c)
+    return;
+  tl_fill(a, 300, 0xA);
   tl_fill(c, 64, 0xC);
   lm_free(b);
   char *q = lm_realloc(a, 1000);
@@ -369,7 +408,7 @@ static void test_realloc_grow_next_free(void) {
         (void *)a, (void *)q);
   if (q)
     a = q;
-  CHECK(tl_verify(a, 200, 0xA) == 200, "grow in place kept the bytes");
+  CHECK(tl_verify(a, 300, 0xA) == 300, "grow in place kept the bytes");
   CHECK(tl_lm_check() == 0, "heap healthy after growing in place");
 
   /* Now take the whole free neighbour, to the last usable byte. */
@@ -383,8 +422,8 @@ static void test_realloc_grow_next_free(void) {
           whole);
     if (q) {
       a = q;
-      CHECK(lm_usable_size(a) >= whole, "usable %zu >= %zu",
-            lm_usable_size(a), whole);
+      CHECK(lm_usable_size(a) >= whole, "usable %zu >= %zu", lm_usable_size(a),
+            whole);
       tl_fill(a, whole, 0xB);
     }
     CHECK(tl_verify(c, 64, 0xC) == 64, "the block after was not touched");
@@ -421,8 +460,8 @@ static void test_realloc_grow_top(void) {
   }
   lm_stats_t s1 = tl_stats();
   CHECK(s1.pages_grown > s0.pages_grown,
-        "growing to 20 MiB took memory.grow (pages %zu -> %zu)",
-        s0.pages_grown, s1.pages_grown);
+        "growing to 20 MiB took memory.grow (pages %zu -> %zu)", s0.pages_grown,
+        s1.pages_grown);
 
   /* At the top but the heap may not grow: fails cleanly. */
   lm_set_heap_limit(s1.heap_bytes);
@@ -444,22 +483,20 @@ static void test_realloc_grow_top(void) {
 }
 
 static void test_realloc_move(void) {
-  char *a = lm_malloc(100);
-  char *b = lm_malloc(100); /* a cannot grow in place */
-  CHECK(a && b, "malloc a, b");
-  if (!a || !b)
+  char *a, *b; /* b right after a: a cannot grow in place */
+  if (!adjacent_pair(300, 300, &a, &b))
     return;
-  tl_fill(a, 100, 0x31);
-  tl_fill(b, 100, 0x32);
+  tl_fill(a, 300, 0x31);
+  tl_fill(b, 300, 0x32);
   char *q = lm_realloc(a, 5000);
   CHECK(q != NULL, "realloc(a, 5000)");
   if (q) {
     CHECK(q != a, "a used right neighbour forces a move");
     CHECK(tl_aligned(q, 16), "moved block aligned");
-    CHECK(tl_verify(q, 100, 0x31) == 100, "moving realloc kept the bytes");
+    CHECK(tl_verify(q, 300, 0x31) == 300, "moving realloc kept the bytes");
     a = q;
   }
-  CHECK(tl_verify(b, 100, 0x32) == 100, "neighbour untouched by the move");
+  CHECK(tl_verify(b, 300, 0x32) == 300, "neighbour untouched by the move");
   CHECK(tl_lm_check() == 0, "heap healthy after a moving realloc");
 
   /* Failure keeps the block: too big, and then past the heap limit. */
@@ -488,7 +525,7 @@ static void test_realloc_move(void) {
   lm_set_heap_limit(0);
   CHECK(tl_verify(a, 5000, 0x33) == 5000, "failed realloc kept the bytes");
   CHECK(lm_usable_size(a) >= 5000, "failed realloc kept the size");
-  CHECK(tl_verify(b, 100, 0x32) == 100, "neighbour untouched");
+  CHECK(tl_verify(b, 300, 0x32) == 300, "neighbour untouched");
   CHECK(tl_lm_check() == 0, "heap healthy after failed reallocs");
 
   /* An aligned block moves and keeps its bytes too. */
@@ -529,8 +566,8 @@ static void aligned_case(size_t align, size_t size) {
     size_t u = lm_usable_size(p);
     CHECK(u >= size, "aligned_alloc(%zu, %zu) usable %zu", align, size, u);
     tl_fill(p, u, tl_tag((uint32_t)align, (uint32_t)size));
-    CHECK(tl_lm_check() == 0, "heap healthy with aligned_alloc(%zu, %zu)", align,
-          size);
+    CHECK(tl_lm_check() == 0, "heap healthy with aligned_alloc(%zu, %zu)",
+          align, size);
     CHECK(tl_verify(p, u, tl_tag((uint32_t)align, (uint32_t)size)) == u,
           "aligned block kept its bytes");
   }
@@ -541,8 +578,8 @@ static void aligned_case(size_t align, size_t size) {
     CHECK(tl_verify(after, 40, 0xAF) == 40,
           "block after aligned_alloc(%zu, %zu) untouched", align, size);
   lm_free(p);
-  CHECK(tl_lm_check() == 0, "heap healthy after freeing aligned_alloc(%zu, %zu)",
-        align, size);
+  CHECK(tl_lm_check() == 0,
+        "heap healthy after freeing aligned_alloc(%zu, %zu)", align, size);
   lm_free(before);
   lm_free(after);
 }
@@ -598,8 +635,9 @@ static void test_aligned_alloc(void) {
   CHECK(tl_lm_check() == 0, "heap healthy after freeing the aligned blocks");
 
   /* Bad alignments. */
-  const size_t bad[] = {0,  3,  48, 24, LM_MAX_ALIGNMENT * 2, 5, 6, 12,
-                        96, SIZE_MAX, SIZE_MAX / 2 + 1, LM_MAX_ALIGNMENT + 16};
+  const size_t bad[] = {
+      0, 3,  48, 24,       LM_MAX_ALIGNMENT * 2, 5,
+      6, 12, 96, SIZE_MAX, SIZE_MAX / 2 + 1,     LM_MAX_ALIGNMENT + 16};
   lm_stats_t s0 = tl_stats();
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     errno = 0;

@@ -41,7 +41,7 @@ static void expect_enomem(const char *what, void *p) {
 typedef struct run_finder {
   lm_block_info_t prev;
   int have_prev;
-  int run;          /* adjacent used blocks of ours ending at prev */
+  int run;           /* adjacent used blocks of ours ending at prev */
   const void *first; /* payload of the run's first block */
   int want;
   const void *found;
@@ -57,9 +57,9 @@ static int is_ours(const void *p) {
 static int find_run(const lm_block_info_t *b, void *ctx) {
   run_finder_t *r = (run_finder_t *)ctx;
   int ours = b->used && is_ours(b->ptr);
-  int adjacent = r->have_prev && r->prev.span == b->span &&
-                 (const char *)r->prev.header + r->prev.size ==
-                     (const char *)b->header;
+  int adjacent =
+      r->have_prev && r->prev.span == b->span &&
+      (const char *)r->prev.header + r->prev.size == (const char *)b->header;
   if (!ours) {
     r->run = 0;
   } else if (r->run > 0 && adjacent) {
@@ -100,8 +100,8 @@ int main(void) {
       over++;
   }
   lm_stats_t s1 = tl_stats();
-  printf("limit %zu: %d blocks, heap_bytes %zu, pages_grown %zu\n", limit,
-         nblk, s1.heap_bytes, s1.pages_grown);
+  printf("limit %zu: %d blocks, heap_bytes %zu, pages_grown %zu\n", limit, nblk,
+         s1.heap_bytes, s1.pages_grown);
   CHECK(nblk < MAX_BLOCKS, "the heap ran out before %d blocks", MAX_BLOCKS);
   CHECK(failed_errno == ENOMEM, "the failing malloc set ENOMEM (errno %d)",
         failed_errno);
@@ -109,8 +109,8 @@ int main(void) {
   CHECK(s1.heap_bytes <= limit, "heap_bytes %zu <= limit %zu", s1.heap_bytes,
         limit);
   CHECK(s1.heap_bytes + 65536 > limit,
-        "the heap grew as far as the limit allows (%zu of %zu)",
-        s1.heap_bytes, limit);
+        "the heap grew as far as the limit allows (%zu of %zu)", s1.heap_bytes,
+        limit);
   CHECK(nblk >= (int)(((size_t)1 << 20) / (BS + 64)),
         "at least 1 MiB of blocks fit (%d blocks)", nblk);
   CHECK(tl_lm_check() == 0, "heap healthy at the cap");
@@ -138,8 +138,7 @@ int main(void) {
     if (q)
       blk[i] = q;
     CHECK(lm_usable_size(blk[i]) >= BS && lm_usable_size(blk[i]) < 64 * 1024,
-          "failed realloc kept the block's size (%zu)",
-          lm_usable_size(blk[i]));
+          "failed realloc kept the block's size (%zu)", lm_usable_size(blk[i]));
   }
   lm_stats_t s2 = tl_stats();
   CHECK(s2.heap_bytes == s1.heap_bytes && s2.used_blocks == s1.used_blocks &&

@@ -121,7 +121,8 @@ static void do_alloc(int kind) {
     }
   } else if (kind == 2) {
     what = "aligned_alloc";
-    b.align = (size_t)1 << (tl_range(0, 9) ? tl_range(0, 12) : tl_range(13, 16));
+    b.align =
+        (size_t)1 << (tl_range(0, 9) ? tl_range(0, 12) : tl_range(13, 16));
     b.p = lm_aligned_alloc(b.align, b.size);
   } else {
     what = "realloc(NULL)";
@@ -189,14 +190,32 @@ static void do_realloc(void) {
 static void *walked[MAX_WALKED];
 static size_t walked_usable[MAX_WALKED];
 static int nwalked, walk_overflow, walk_unordered;
-static const char *walk_prev;
+static const char *walk_prev;     /* header of the previous block */
+static lm_block_info_t walk_slab; /* the slab whose objects come next */
+static const char *walk_prev_obj; /* previous object of that slab */
 
+/* Collects the allocations (used blocks and used objects) in walk order,
+ * checking that blocks come in increasing address order and each object
+ * lies inside the slab visited before it, after the previous object. */
 static int collect_used(const lm_block_info_t *b, void *ctx) {
   (void)ctx;
-  if (walk_prev && (const char *)b->header <= walk_prev)
-    walk_unordered++;
-  walk_prev = (const char *)b->header;
-  if (!b->used)
+  if (b->kind == LM_KIND_OBJECT) {
+    const char *p = (const char *)b->ptr;
+    if (!walk_slab.header || p < (const char *)walk_slab.header ||
+        p + b->size > (const char *)walk_slab.header + walk_slab.size ||
+        (walk_prev_obj && p <= walk_prev_obj))
+      walk_unordered++;
+    walk_prev_obj = p;
+  } else {
+    if (walk_prev && (const char *)b->header <= walk_prev)
+      walk_unordered++;
+    walk_prev = (const char *)b->header;
+    walk_slab = *b;
+    if (b->kind != LM_KIND_SLAB)
+      walk_slab.header = NULL;
+    walk_prev_obj = NULL;
+  }
+  if (!tl_is_allocation(b))
     return 0;
   if (nwalked == MAX_WALKED) {
     walk_overflow = 1;
@@ -208,14 +227,29 @@ static int collect_used(const lm_block_info_t *b, void *ctx) {
   return 0;
 }
 
+static int by_address(const void *a, const void *b) {
+  const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Collects the allocations, then sorts them by address (objects come after
+ * their slab, so walk order is not quite address order) for lookups.
+ * usable sizes are looked up through lm_usable_size after sorting. */
 static void walk_used(void) {
   nwalked = walk_overflow = walk_unordered = 0;
   walk_prev = NULL;
+  walk_prev_obj = NULL;
+  memset(&walk_slab, 0, sizeof walk_slab);
   lm_walk(collect_used, NULL);
+  for (int i = 0; i < nwalked; i++) /* the walk's own claim, checked */
+    if (walked_usable[i] != lm_usable_size(walked[i]))
+      walk_unordered++;
+  qsort(walked, (size_t)nwalked, sizeof walked[0], by_address);
+  for (int i = 0; i < nwalked; i++)
+    walked_usable[i] = lm_usable_size(walked[i]);
 }
 
-/* Index of p in walked[] (sorted by address: the walk is in address
- * order), or -1. */
+/* Index of p in walked[] (sorted by address), or -1. */
 static int walked_index(const void *p) {
   int lo = 0, hi = nwalked - 1;
   while (lo <= hi) {
@@ -233,14 +267,17 @@ static int walked_index(const void *p) {
 static void compare_walk(void) {
   walk_used();
   CHECK(!walk_overflow, "op %lu: more than %d used blocks", op_no, MAX_WALKED);
-  CHECK(walk_unordered == 0, "op %lu: walk not in address order", op_no);
+  CHECK(walk_unordered == 0,
+        "op %lu: walk out of order, objects outside their slab, or a usable "
+        "size that disagrees with lm_usable_size (%d)",
+        op_no, walk_unordered);
   CHECK(nwalked == nlive + nbaseline,
-        "op %lu: walk sees %d used blocks, shadow has %d (+%d at start)",
-        op_no, nwalked, nlive, nbaseline);
+        "op %lu: walk sees %d used blocks, shadow has %d (+%d at start)", op_no,
+        nwalked, nlive, nbaseline);
   for (int i = 0; i < nlive; i++) {
     int w = walked_index(live[i].p);
-    CHECK(w >= 0, "op %lu: live block id %u at %p missing from the walk",
-          op_no, live[i].id, (void *)live[i].p);
+    CHECK(w >= 0, "op %lu: live block id %u at %p missing from the walk", op_no,
+          live[i].id, (void *)live[i].p);
     if (w >= 0)
       CHECK(walked_usable[w] == live[i].usable,
             "op %lu: walk says usable %zu for id %u, usable_size said %zu",
@@ -283,7 +320,8 @@ int main(int argc, char **argv) {
     CHECK(bad == 0, "op %lu: lm_check found %zu problems", op_no, bad);
     if (bad) { /* enough to replay; walking or freeing now could crash */
       printf("heap broken at op %lu: stopping (rerun with --seed and "
-             "--ops %lu)\n", op_no, op_no);
+             "--ops %lu)\n",
+             op_no, op_no);
       return tl_finish();
     }
     if (op_no % WALK_EVERY == 0)

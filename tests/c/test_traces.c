@@ -24,9 +24,8 @@
 #define SPARSE 4096 /* blocks above this are checked sparsely */
 #define EDGE 256
 
-static const char *const expected[] = {"sqlite", "perl-wordfreq",
-                                       "lua-tables", "gcc-cc1",
-                                       "jq-transform"};
+static const char *const expected[] = {"sqlite", "perl-wordfreq", "lua-tables",
+                                       "gcc-cc1", "jq-transform"};
 #define EXPECTED (sizeof expected / sizeof expected[0])
 
 typedef struct slot {
@@ -35,22 +34,23 @@ typedef struct slot {
   uint32_t tag;
 } slot_t;
 
-/* Calls f(i) for each checked offset of an n-byte block whose bytes below
- * `limit` are to be visited (limit <= n). */
-#define FOR_CHECKED(n, limit, i, body)                                        \
-  do {                                                                        \
-    size_t n_ = (n), lim_ = (limit);                                          \
-    if (n_ <= SPARSE) {                                                       \
-      for (size_t i = 0; i < lim_; i++)                                       \
-        body;                                                                 \
-    } else {                                                                  \
-      for (size_t i = 0; i < EDGE && i < lim_; i++)                           \
-        body;                                                                 \
-      for (size_t i = SPARSE; i < n_ - EDGE && i < lim_; i += SPARSE)         \
-        body;                                                                 \
-      for (size_t i = n_ - EDGE; i < lim_; i++)                               \
-        body;                                                                 \
-    }                                                                         \
+/* Runs `body` with i set to each checked offset of an n-byte block that
+ * lies below `limit` (limit <= n): all of them up to 4 KiB, else the first
+ * and last 256 and every 4096th. */
+#define FOR_CHECKED(n, limit, i, body)                                         \
+  do {                                                                         \
+    size_t n_ = (n), lim_ = (limit);                                           \
+    if (n_ <= SPARSE) {                                                        \
+      for (size_t i = 0; i < lim_; i++)                                        \
+        body;                                                                  \
+    } else {                                                                   \
+      for (size_t i = 0; i < EDGE && i < lim_; i++)                            \
+        body;                                                                  \
+      for (size_t i = SPARSE; i < n_ - EDGE && i < lim_; i += SPARSE)          \
+        body;                                                                  \
+      for (size_t i = n_ - EDGE; i < lim_; i++)                                \
+        body;                                                                  \
+    }                                                                          \
   } while (0)
 
 static void fill(const slot_t *s) {
@@ -60,8 +60,7 @@ static void fill(const slot_t *s) {
 
 /* First checked offset below `limit` that does not hold the pattern of an
  * old block (size, tag) now at p, or SIZE_MAX. */
-static size_t verify(const char *p, uint32_t size, uint32_t tag,
-                     size_t limit) {
+static size_t verify(const char *p, uint32_t size, uint32_t tag, size_t limit) {
   const uint8_t *b = (const uint8_t *)p;
   size_t bad = SIZE_MAX;
   FOR_CHECKED(size, limit, i,
@@ -87,8 +86,8 @@ static void fail_count(replay_t *r, int ok) {
 static void take(replay_t *r, size_t op, const lm_trace_op_t *o, char *p) {
   slot_t *s = &r->slots[o->id];
   int ok = p != NULL;
-  CHECK(ok, "%s op %zu: %c id %u size %u failed", r->t->name, op, o->op,
-        o->id, o->size);
+  CHECK(ok, "%s op %zu: %c id %u size %u failed", r->t->name, op, o->op, o->id,
+        o->size);
   fail_count(r, ok);
   if (!p) {
     s->p = NULL;
@@ -151,8 +150,8 @@ static void resize(replay_t *r, size_t op, const lm_trace_op_t *o) {
     return;
   }
   ok = q != NULL;
-  CHECK(ok, "%s op %zu: realloc(id %u, %u -> %u) failed", r->t->name, op,
-        o->id, old.size, o->size);
+  CHECK(ok, "%s op %zu: realloc(id %u, %u -> %u) failed", r->t->name, op, o->id,
+        old.size, o->size);
   fail_count(r, ok);
   if (!q)
     return;
@@ -213,8 +212,7 @@ static void replay_one(const char *dir, const char *file) {
     }
     if ((i + 1) % CHECK_EVERY == 0) {
       size_t bad = tl_lm_check();
-      CHECK(bad == 0, "%s op %zu: lm_check found %zu problems", t.name, i,
-            bad);
+      CHECK(bad == 0, "%s op %zu: lm_check found %zu problems", t.name, i, bad);
       if (bad) { /* freeing into a broken heap could crash: stop here */
         heap_broken = 1;
         printf("%s: heap broken before op %zu: stopping\n", t.name, i + 1);

@@ -1,6 +1,6 @@
 /* testlib: the tiny harness every C test of lmalloc shares.
  *
- * It owns four things and nothing else:
+ * What it owns, and nothing else:
  *   - CHECK(cond, fmt, ...): records a pass or a failure (with file:line,
  *     the condition and a message) and carries on, so one run shows every
  *     broken case, not just the first;
@@ -9,7 +9,12 @@
  *     small deterministic generator (splitmix64) driven by it;
  *   - a counting report handler, for tests that provoke reports on purpose
  *     (it returns 1, so the bad call does nothing and the test continues);
- *   - byte patterns to fill blocks and verify them later.
+ *   - tl_lm_check(): lm_check() that also counts the findings it reports,
+ *     so a checker that reports a problem but returns 0 still fails;
+ *   - byte patterns to fill blocks and verify them later;
+ *   - heap queries built on the public walker: tl_stats, tl_find (a block
+ *     and its right neighbour), tl_check_all_free (one free block per span
+ *     once everything is freed).
  * tl_finish() prints the summary line "N passed, N failed" and returns the
  * exit status (1 if anything failed).
  *
@@ -48,8 +53,8 @@
 
 static unsigned long tl_passed, tl_failed;
 
-static inline void tl_check(int ok, const char *file, int line, const char *expr,
-                     const char *fmt, ...) {
+static inline void tl_check(int ok, const char *file, int line,
+                            const char *expr, const char *fmt, ...) {
   if (ok) {
     tl_passed++;
     return;
@@ -69,7 +74,7 @@ static inline void tl_check(int ok, const char *file, int line, const char *expr
 }
 
 /* CHECK(cond, fmt, ...): fmt is a printf format saying what was expected. */
-#define CHECK(cond, ...) \
+#define CHECK(cond, ...)                                                       \
   tl_check((cond) ? 1 : 0, __FILE__, __LINE__, #cond, __VA_ARGS__)
 
 /* The one line every test ends with, and the exit status. */
@@ -104,8 +109,8 @@ static inline const char *tl_positional(int argc, char **argv) {
 }
 
 /* Numeric option with a default. */
-static inline unsigned long tl_option_ul(int argc, char **argv, const char *name,
-                                  unsigned long fallback) {
+static inline unsigned long
+tl_option_ul(int argc, char **argv, const char *name, unsigned long fallback) {
   const char *v = tl_option(argc, argv, name);
   return v ? strtoul(v, NULL, 0) : fallback;
 }
@@ -288,8 +293,18 @@ static inline lm_stats_t tl_stats(void) {
   return s;
 }
 
-/* The walker's view of one block and of the block after it in the same
- * span (has_next = 0 when it is the last block of its span). */
+/* Walk entries (lmalloc.h): blocks (LM_KIND_BLOCK) and slabs
+ * (LM_KIND_SLAB, blocks cut into small objects) tile each span in address
+ * order; the objects of a slab (LM_KIND_OBJECT, no header) are visited
+ * right after it. An allocation is a used block or a used object; a slab
+ * entry is not one. */
+static inline int tl_is_allocation(const lm_block_info_t *b) {
+  return b->used && b->kind != LM_KIND_SLAB;
+}
+
+/* The walker's view of the allocation at `ptr`, and of the block after it
+ * in the same span (has_next = 0 when it is the last block of its span,
+ * and for objects, which have no neighbour blocks of their own). */
 typedef struct tl_found {
   const void *ptr;
   int found;
@@ -301,20 +316,23 @@ typedef struct tl_found {
 static inline int tl_find_visit(const lm_block_info_t *b, void *ctx) {
   tl_found_t *f = (tl_found_t *)ctx;
   if (f->found) {
+    if (b->kind == LM_KIND_OBJECT)
+      return 0; /* objects of the slab just found, or of ours: skip */
     if (b->span == f->info.span) {
       f->has_next = 1;
       f->next = *b;
     }
     return 1;
   }
-  if (b->ptr == f->ptr) {
+  if (b->ptr == f->ptr && b->kind != LM_KIND_SLAB) {
     f->found = 1;
     f->info = *b;
+    return b->kind == LM_KIND_OBJECT;
   }
   return 0;
 }
 
-/* Finds the block whose payload is `ptr` with lm_walk. */
+/* Finds the block or object whose address is `ptr` with lm_walk. */
 static inline tl_found_t tl_find(const void *ptr) {
   tl_found_t f;
   memset(&f, 0, sizeof f);
@@ -325,21 +343,27 @@ static inline tl_found_t tl_find(const void *ptr) {
 
 /* After a test has freed everything it allocated: a span with no used
  * block must be one free block ("freeing every block leaves one free
- * region per contiguous span"). Blocks the test does not own (libc's, on
- * wasm builds where malloc is lmalloc) may split a span, so a span with u
- * used blocks may hold up to u + 1 free ones; when nothing is used at all,
- * free_blocks must equal spans exactly. Returns the number of used blocks
- * found. */
+ * region per contiguous span", and a slab goes back to the heap with its
+ * last object). Blocks the test does not own (libc's, on wasm builds where
+ * malloc is lmalloc) may split a span, so a span with u used blocks may
+ * hold up to u + 1 free ones; when nothing is allocated at all,
+ * free_blocks must equal spans exactly and no slab may be left. Returns
+ * the number of allocations found. */
 #define TL_MAX_SPANS 1024
 
 typedef struct tl_span_count {
-  size_t used[TL_MAX_SPANS], free[TL_MAX_SPANS];
+  size_t used[TL_MAX_SPANS], free[TL_MAX_SPANS]; /* blocks and slabs */
+  size_t allocations, slabs;
   unsigned spans; /* highest span index seen + 1 */
   int overflow;
 } tl_span_count_t;
 
 static inline int tl_span_count_visit(const lm_block_info_t *b, void *ctx) {
   tl_span_count_t *c = (tl_span_count_t *)ctx;
+  c->allocations += tl_is_allocation(b);
+  c->slabs += b->kind == LM_KIND_SLAB;
+  if (b->kind == LM_KIND_OBJECT)
+    return 0;
   if (b->span >= TL_MAX_SPANS) {
     c->overflow = 1;
     return 0;
@@ -358,32 +382,34 @@ static inline size_t tl_check_all_free(const char *when) {
   memset(&c, 0, sizeof c);
   lm_walk(tl_span_count_visit, &c);
   lm_stats_t s = tl_stats();
-  size_t used = 0, free_blocks = 0;
+  size_t free_blocks = 0;
   CHECK(!c.overflow, "%s: more than %d spans", when, TL_MAX_SPANS);
   CHECK(c.spans == s.spans, "%s: walk sees %u spans, lm_stats %zu", when,
         c.spans, s.spans);
   for (unsigned i = 0; i < c.spans && i < TL_MAX_SPANS; i++) {
-    used += c.used[i];
     free_blocks += c.free[i];
     if (c.used[i] == 0)
-      CHECK(c.free[i] == 1,
-            "%s: span %u has no used block but %zu free blocks", when, i,
-            c.free[i]);
+      CHECK(c.free[i] == 1, "%s: span %u has no used block but %zu free blocks",
+            when, i, c.free[i]);
     else
       CHECK(c.free[i] <= c.used[i] + 1,
-            "%s: span %u has %zu used and %zu free blocks", when, i,
-            c.used[i], c.free[i]);
+            "%s: span %u has %zu used and %zu free blocks", when, i, c.used[i],
+            c.free[i]);
   }
-  CHECK(free_blocks == s.free_blocks && used == s.used_blocks,
-        "%s: walk counts %zu free / %zu used, lm_stats %zu / %zu", when,
-        free_blocks, used, s.free_blocks, s.used_blocks);
-  if (s.used_blocks == 0)
+  CHECK(free_blocks == s.free_blocks && c.allocations == s.used_blocks,
+        "%s: walk counts %zu free blocks / %zu allocations, lm_stats %zu / "
+        "%zu",
+        when, free_blocks, c.allocations, s.free_blocks, s.used_blocks);
+  if (s.used_blocks == 0) {
     CHECK(s.free_blocks == s.spans,
           "%s: everything freed: free_blocks %zu == spans %zu", when,
           s.free_blocks, s.spans);
-  else
-    printf("note: %s: %zu used blocks the test does not own\n", when,
+    CHECK(c.slabs == 0, "%s: everything freed, yet %zu slabs remain", when,
+          c.slabs);
+  } else {
+    printf("note: %s: %zu allocations the test does not own\n", when,
            s.used_blocks);
+  }
   return s.used_blocks;
 }
 

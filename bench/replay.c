@@ -1,0 +1,344 @@
+/* Replay harness: performs one lmtrace v1 trace through whatever malloc
+ * this program was linked with, and reports one line of JSON.
+ *
+ *   replay [--latency] <file.trace>
+ *
+ * One process = one replay; repetitions and comparisons belong to the
+ * driver (run.mjs). Build the same source with the same flags for every
+ * allocator; only the library linked before libc changes. The name in the
+ * report comes from -DLM_BENCH_ALLOCATOR="\"name\"".
+ *
+ * Memory the harness itself needs (the ops array, the id tables, the
+ * latency array) comes from sbrk in whole 64 KiB pages before the first
+ * timed allocation, so it never counts in the allocator's heap. What the
+ * allocator added is then visible as the growth of the memory between
+ * sbrk_start and sbrk_end (sbrk(0) is the program break: the memory size
+ * on WASI, Emscripten's break pointer there).
+ *
+ * Correctness while timing (so an allocator that breaks the contract
+ * fails instead of winning):
+ *   - every block gets a stamp, a byte derived from its id, in its first
+ *     and last byte; both are checked before free, and the kept part is
+ *     checked after realloc;
+ *   - calloc memory must read zero at its first and last byte and at
+ *     seven points in between;
+ *   - aligned_alloc results must be multiples of the alignment;
+ *   - an allocation that returns NULL (other than for size 0) fails;
+ *   - after the loop, every block still live is checked once more.
+ * Any violation prints what broke on stderr and exits with status 2.
+ * All stamp accesses are volatile: clang knows calloc memory is zero and
+ * would otherwise fold the checks away (TOOLCHAIN.md trap 8).
+ *
+ * --latency times every operation separately (one clock read between
+ * consecutive operations, so each time includes one clock call) and adds
+ * median, p99, p99.9 and max to the report.
+ */
+#define _DEFAULT_SOURCE 1 /* sbrk in wasi-libc and musl unistd.h */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "trace.h"
+
+#ifndef LM_BENCH_ALLOCATOR
+#define LM_BENCH_ALLOCATOR "unknown"
+#endif
+
+#ifdef __EMSCRIPTEN__
+#define TOOLCHAIN "emscripten"
+#else
+#define TOOLCHAIN "wasi"
+#endif
+
+#define WASM_PAGE 65536u
+
+/* Harness storage: whole pages from sbrk (wasi-libc's sbrk accepts only
+ * multiples of the page size), never from the allocator under test. */
+static void *page_get(size_t size) {
+  size_t rounded = (size + WASM_PAGE - 1) & ~(size_t)(WASM_PAGE - 1);
+  if (rounded < size || rounded > (size_t)INTPTR_MAX)
+    return NULL;
+  void *p = sbrk((intptr_t)rounded);
+  return p == (void *)-1 ? NULL : p;
+}
+
+static uintptr_t program_break(void) { return (uintptr_t)sbrk(0); }
+
+static uint32_t memory_pages(void) {
+  return (uint32_t)__builtin_wasm_memory_size(0);
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Replay state: one pointer and one requested size per id. */
+static const lm_trace_t *trace;
+static unsigned char **ptrs;
+static uint32_t *sizes;
+
+/* The stamp of id: never 0, so memory that was merely zeroed (fresh
+ * pages, calloc) does not pass for a stamped block. */
+static inline uint8_t stamp_of(uint32_t id) {
+  return (uint8_t)(((id * 0x9E3779B1u) >> 24) | 1u);
+}
+
+static inline uint8_t peek(const unsigned char *p, size_t at) {
+  return *(const volatile unsigned char *)(p + at);
+}
+
+static inline void poke(unsigned char *p, size_t at, uint8_t v) {
+  *(volatile unsigned char *)(p + at) = v;
+}
+
+static _Noreturn void fail(size_t index, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static _Noreturn void fail(size_t index, const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (index < trace->count) {
+    const lm_trace_op_t *o = &trace->ops[index];
+    fprintf(stderr,
+            "replay %s [%s]: FAILED at op %zu ('%c' id %u size %u align %u): "
+            "%s\n",
+            trace->name, LM_BENCH_ALLOCATOR, index, o->op, o->id, o->size,
+            o->align, msg);
+  } else {
+    fprintf(stderr, "replay %s [%s]: FAILED after the replay: %s\n",
+            trace->name, LM_BENCH_ALLOCATOR, msg);
+  }
+  exit(2);
+}
+
+static inline void check_stamps(size_t index, uint32_t id) {
+  unsigned char *p = ptrs[id];
+  uint32_t size = sizes[id];
+  uint8_t s = stamp_of(id);
+  if (size == 0)
+    return;
+  if (peek(p, 0) != s)
+    fail(index,
+         "block %p (size %u) of id %u: first byte is 0x%02x, "
+         "expected 0x%02x (overwritten: overlapping blocks?)",
+         (void *)p, size, id, peek(p, 0), s);
+  if (peek(p, size - 1) != s)
+    fail(index,
+         "block %p (size %u) of id %u: last byte is 0x%02x, "
+         "expected 0x%02x (overwritten: overlapping blocks?)",
+         (void *)p, size, id, peek(p, size - 1), s);
+}
+
+static inline void stamp(unsigned char *p, uint32_t size, uint32_t id) {
+  if (size == 0)
+    return;
+  uint8_t s = stamp_of(id);
+  poke(p, 0, s);
+  poke(p, size - 1, s);
+}
+
+static inline void check_zero(size_t index, const unsigned char *p,
+                              uint32_t size) {
+  if (size == 0)
+    return;
+  for (uint32_t k = 0; k <= 8; k++) {
+    size_t at = k == 8 ? size - 1 : (size_t)((uint64_t)size * k / 8);
+    if (peek(p, at) != 0)
+      fail(index, "calloc block %p (size %u): byte %zu is 0x%02x, not zero",
+           (const void *)p, size, at, peek(p, at));
+  }
+}
+
+static uint64_t live_bytes, peak_live_bytes;
+
+/* Performs operation `i`; the trace was validated by the loader. */
+static inline void perform(size_t i) {
+  const lm_trace_op_t *o = &trace->ops[i];
+  uint32_t id = o->id, size = o->size;
+  unsigned char *p;
+  switch (o->op) {
+  case 'a':
+    p = malloc(size);
+    if (!p && size)
+      fail(i, "malloc returned NULL (errno %d)", errno);
+    stamp(p, size, id);
+    break;
+  case 'c':
+    p = calloc(1, size);
+    if (!p && size)
+      fail(i, "calloc returned NULL (errno %d)", errno);
+    check_zero(i, p, size);
+    stamp(p, size, id);
+    break;
+  case 'm':
+    p = aligned_alloc(o->align, size);
+    if (!p && size)
+      fail(i, "aligned_alloc returned NULL (errno %d)", errno);
+    if ((uintptr_t)p & (o->align - 1))
+      fail(i, "aligned_alloc(%u, %u) returned %p, not aligned", o->align, size,
+           (void *)p);
+    stamp(p, size, id);
+    break;
+  case 'r': {
+    uint32_t old = sizes[id];
+    uint32_t kept = old < size ? old : size;
+    p = realloc(ptrs[id], size);
+    if (!p && size)
+      fail(i, "realloc returned NULL (errno %d)", errno);
+    uint8_t s = stamp_of(id);
+    if (kept && peek(p, 0) != s)
+      fail(i,
+           "realloc %u -> %u moved to %p: first byte is 0x%02x, "
+           "expected 0x%02x (contents not kept)",
+           old, size, (void *)p, peek(p, 0), s);
+    if (old && old <= size && peek(p, old - 1) != s)
+      fail(i,
+           "realloc %u -> %u moved to %p: byte %u is 0x%02x, "
+           "expected 0x%02x (contents not kept)",
+           old, size, (void *)p, old - 1, peek(p, old - 1), s);
+    stamp(p, size, id);
+    live_bytes -= old;
+    break;
+  }
+  case 'f':
+  default:
+    check_stamps(i, id);
+    free(ptrs[id]);
+    live_bytes -= sizes[id];
+    ptrs[id] = NULL;
+    sizes[id] = 0;
+    return;
+  }
+  ptrs[id] = p;
+  sizes[id] = size;
+  live_bytes += size;
+  if (live_bytes > peak_live_bytes)
+    peak_live_bytes = live_bytes;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted[0, n): the smallest value with at
+ * least q of all values at or below it. */
+static uint32_t percentile(const uint32_t *sorted, size_t n, double q) {
+  size_t rank = (size_t)(q * (double)n + 0.999999);
+  if (rank < 1)
+    rank = 1;
+  if (rank > n)
+    rank = n;
+  return sorted[rank - 1];
+}
+
+/* Median cost of one clock read (back-to-back reads), reported with the
+ * latencies because every per-operation time includes one. */
+static uint32_t clock_overhead_ns(void) {
+  enum { N = 2001 };
+  static uint32_t d[N];
+  for (int k = 0; k < N; k++) {
+    uint64_t a = now_ns();
+    d[k] = (uint32_t)(now_ns() - a);
+  }
+  qsort(d, N, sizeof d[0], cmp_u32);
+  return d[N / 2];
+}
+
+static void usage(void) {
+  fprintf(stderr, "usage: replay [--latency] <file.trace>\n");
+  exit(64);
+}
+
+int main(int argc, char **argv) {
+  int latency = 0;
+  const char *path = NULL;
+  for (int a = 1; a < argc; a++) {
+    if (strcmp(argv[a], "--latency") == 0)
+      latency = 1;
+    else if (argv[a][0] == '-' || path)
+      usage();
+    else
+      path = argv[a];
+  }
+  if (!path)
+    usage();
+
+  static lm_trace_t t;
+  if (lm_trace_load_with(path, &t, page_get) != 0)
+    return 1;
+  trace = &t;
+  ptrs = page_get((size_t)t.ids * sizeof *ptrs + 1);
+  sizes = page_get((size_t)t.ids * sizeof *sizes + 1);
+  uint32_t *times = latency ? page_get(t.count * sizeof *times + 1) : NULL;
+  if (!ptrs || !sizes || (latency && !times)) {
+    fprintf(stderr, "replay: sbrk failed for the harness tables\n");
+    return 1;
+  }
+  /* sbrk pages are fresh, hence zero: every id starts NULL, size 0. */
+
+  uint32_t pages_start = memory_pages();
+  uintptr_t break_start = program_break();
+  uint64_t elapsed;
+  if (!latency) {
+    uint64_t t0 = now_ns();
+    for (size_t i = 0; i < t.count; i++)
+      perform(i);
+    elapsed = now_ns() - t0;
+  } else {
+    uint64_t start = now_ns(), prev = start;
+    for (size_t i = 0; i < t.count; i++) {
+      perform(i);
+      uint64_t now = now_ns();
+      uint64_t d = now - prev;
+      times[i] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+      prev = now;
+    }
+    elapsed = prev - start;
+  }
+  uint32_t pages_end = memory_pages();
+  uintptr_t break_end = program_break();
+
+  /* Blocks the program never freed must still hold their stamps. */
+  size_t live_end = 0;
+  for (uint32_t id = 0; id < t.ids; id++) {
+    if (!ptrs[id])
+      continue;
+    check_stamps(t.count, id);
+    live_end++;
+  }
+
+  printf("{\"trace\":\"%s\",\"allocator\":\"%s\",\"toolchain\":\"%s\","
+         "\"mode\":\"%s\",\"ops\":%zu,\"ns_total\":%llu,\"ns_per_op\":%.3f,"
+         "\"pages_start\":%u,\"pages_end\":%u,"
+         "\"break_start\":%llu,\"break_end\":%llu,"
+         "\"peak_live_bytes\":%llu,\"live_bytes_end\":%llu,"
+         "\"live_blocks_end\":%zu",
+         t.name, LM_BENCH_ALLOCATOR, TOOLCHAIN,
+         latency ? "latency" : "throughput", t.count,
+         (unsigned long long)elapsed,
+         t.count ? (double)elapsed / (double)t.count : 0.0, pages_start,
+         pages_end, (unsigned long long)break_start,
+         (unsigned long long)break_end, (unsigned long long)peak_live_bytes,
+         (unsigned long long)live_bytes, live_end);
+  if (latency && t.count) {
+    qsort(times, t.count, sizeof *times, cmp_u32);
+    printf(",\"clock_ns\":%u,\"p50_ns\":%u,\"p99_ns\":%u,\"p999_ns\":%u,"
+           "\"max_ns\":%u",
+           clock_overhead_ns(), percentile(times, t.count, 0.5),
+           percentile(times, t.count, 0.99), percentile(times, t.count, 0.999),
+           times[t.count - 1]);
+  }
+  printf(",\"ok\":true}\n");
+  return 0;
+}

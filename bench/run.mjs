@@ -1,0 +1,386 @@
+// Benchmark driver: replays every trace through every allocator build and
+// writes the comparison.
+//
+//   node bench/run.mjs [--reps 5] [--traces a,b] [--quick] [--no-build]
+//                      [--no-latency] [--no-synthetic] [--no-size]
+//                      [--seed 1] [--out bench/results]
+//
+// 1. Runs bench/build.sh (which rebuilds only what is stale) and uses every
+//    replay program that exists afterwards.
+// 2. Decompresses bench/traces/*.trace.gz into build/bench/traces/ and
+//    writes the synthetic workloads (bench/gen-synthetic.mjs, seeded) into
+//    build/bench/synthetic/, each only when missing or out of date.
+// 3. For each trace, `reps` rounds; round r runs every build once, as a
+//    fresh process, in an order rotated by r (A B C D E, then B C D E A, ...)
+//    so drift in machine load spreads evenly. Then one --latency run per
+//    build (a separate pass: clock reads per operation slow the replay).
+// 4. Reports per trace: median ns/op (and the min-max spread over the
+//    rounds), speedup against dlmalloc of the same toolchain
+//    (dlmalloc_ns / x_ns, > 1 is faster), heap growth in 64 KiB pages and
+//    its ratio to dlmalloc's, memory pages at the end, peak live bytes, and
+//    the latency pass's p50 / p99.9 / max. Then the geometric mean of the
+//    speedups and of the heap ratios over the traces.
+//    Written to <out>/latest.md and <out>/latest.json, and printed.
+// 5. Unless --quick or --no-size: bench/size.sh (code size of a module
+//    exporting the five allocation functions) and its table appended.
+//
+// --quick: 2 rounds, program traces only (no synthetic workloads, no size).
+// Every run uses node --no-liftoff --no-wasm-lazy-compilation: all code is
+// compiled by the optimizing tier before main starts, so no run measures
+// the baseline compiler or a compilation in the middle of the timed loop
+// (wasm has no on-stack replacement: the replay loop would stay in
+// baseline code for the whole run).
+import { spawnSync } from 'node:child_process';
+import {
+  createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync,
+  readFileSync, renameSync, statSync, writeFileSync,
+} from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { createGunzip } from 'node:zlib';
+
+import { WORKLOADS, generate } from './gen-synthetic.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const buildDir = join(root, 'build', 'bench');
+const nodeFlags = ['--no-warnings', '--no-liftoff', '--no-wasm-lazy-compilation'];
+const RUN_TIMEOUT_MS = 300_000;
+
+// Every build the harness knows; those whose file exists are run. The
+// first build of each toolchain named dlmalloc is that toolchain's baseline.
+const BUILDS = [
+  { key: 'wasi/lmalloc', toolchain: 'wasi', allocator: 'lmalloc', file: 'replay-lmalloc.wasm' },
+  { key: 'wasi/dlmalloc', toolchain: 'wasi', allocator: 'dlmalloc', file: 'replay-dlmalloc.wasm' },
+  { key: 'emscripten/lmalloc', toolchain: 'emscripten', allocator: 'lmalloc', file: 'replay-em-lmalloc.cjs' },
+  { key: 'emscripten/dlmalloc', toolchain: 'emscripten', allocator: 'dlmalloc', file: 'replay-em-dlmalloc.cjs' },
+  { key: 'emscripten/emmalloc', toolchain: 'emscripten', allocator: 'emmalloc', file: 'replay-em-emmalloc.cjs' },
+];
+const BASELINE = 'dlmalloc';
+
+function parseArgs(argv) {
+  const o = {
+    reps: 5, traces: null, quick: false, build: true, latency: true,
+    synthetic: true, size: true, seed: 1, out: join(root, 'bench', 'results'),
+  };
+  const usage = () => {
+    console.error('usage: node bench/run.mjs [--reps N] [--traces a,b] [--quick] [--no-build]\n' +
+      '                       [--no-latency] [--no-synthetic] [--no-size] [--seed N] [--out DIR]');
+    process.exit(64);
+  };
+  let repsGiven = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => (i + 1 < argv.length ? argv[++i] : usage());
+    if (a === '--reps') { o.reps = Number(value()); repsGiven = true; }
+    else if (a === '--traces') o.traces = value().split(',').filter(Boolean);
+    else if (a === '--quick') o.quick = true;
+    else if (a === '--no-build') o.build = false;
+    else if (a === '--no-latency') o.latency = false;
+    else if (a === '--no-synthetic') o.synthetic = false;
+    else if (a === '--no-size') o.size = false;
+    else if (a === '--seed') o.seed = Number(value());
+    else if (a === '--out') o.out = resolve(value());
+    else usage();
+  }
+  if (o.quick) {
+    if (!repsGiven) o.reps = 2;
+    o.synthetic = false;
+    o.size = false;
+  }
+  if (!Number.isInteger(o.reps) || o.reps < 1) usage();
+  if (!Number.isInteger(o.seed) || o.seed < 0) usage();
+  return o;
+}
+
+const newer = (a, b) => !existsSync(b) || statSync(a).mtimeMs > statSync(b).mtimeMs;
+
+// The traces to run: program traces first, then synthetic workloads.
+async function prepareTraces(opts) {
+  const list = [];
+  const srcDir = join(root, 'bench', 'traces');
+  const outDir = join(buildDir, 'traces');
+  mkdirSync(outDir, { recursive: true });
+  const gz = existsSync(srcDir) ? readdirSync(srcDir).filter((f) => f.endsWith('.trace.gz')).sort() : [];
+  for (const f of gz) {
+    const name = basename(f, '.trace.gz');
+    const src = join(srcDir, f);
+    const dst = join(outDir, `${name}.trace`);
+    if (newer(src, dst)) {
+      console.error(`decompress ${relative(root, src)}`);
+      await pipeline(createReadStream(src), createGunzip(), createWriteStream(`${dst}.tmp`));
+      renameSync(`${dst}.tmp`, dst);
+    }
+    list.push({ name, path: dst, kind: 'program' });
+  }
+  if (opts.synthetic) {
+    const synDir = join(buildDir, 'synthetic');
+    const gen = join(here, 'gen-synthetic.mjs');
+    // .seed records the seed the files were written with; they are
+    // rewritten when it differs or when the generator changed.
+    const stamp = join(synDir, '.seed');
+    const fresh = existsSync(stamp) && !newer(gen, stamp) &&
+      readFileSync(stamp, 'utf8') === String(opts.seed);
+    for (const name of WORKLOADS) {
+      const path = join(synDir, `${name}.trace`);
+      if (!fresh || !existsSync(path)) {
+        console.error(`generate synthetic ${name} (seed ${opts.seed})`);
+        generate(name, opts.seed, synDir);
+      }
+      list.push({ name: `syn-${name}`, path, kind: 'synthetic' });
+    }
+    if (!fresh) writeFileSync(stamp, String(opts.seed));
+  }
+  if (opts.traces) {
+    const want = new Set(opts.traces);
+    const picked = list.filter((t) => want.has(t.name) || want.has(t.name.replace(/^syn-/, '')));
+    for (const w of want) {
+      if (!picked.some((t) => t.name === w || t.name === `syn-${w}`)) {
+        console.error(`unknown trace ${w}; have: ${list.map((t) => t.name).join(', ')}`);
+        process.exit(64);
+      }
+    }
+    return picked;
+  }
+  return list;
+}
+
+function runOne(build, trace, latency) {
+  const file = join(buildDir, build.file);
+  const args = build.file.endsWith('.wasm')
+    ? [...nodeFlags, join(here, 'wasi-run.mjs'), file]
+    : [...nodeFlags, file];
+  if (latency) args.push('--latency');
+  args.push(trace.path);
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, args, {
+    encoding: 'utf8', timeout: RUN_TIMEOUT_MS, maxBuffer: 16 << 20,
+  });
+  const wall = Date.now() - t0;
+  const lines = (r.stdout || '').trim().split('\n');
+  let json = null;
+  try { json = JSON.parse(lines[lines.length - 1]); } catch { /* reported below */ }
+  if (r.status === 0 && json && json.ok) return { ...json, wall_ms: wall };
+  const why = r.error ? String(r.error.message)
+    : r.signal ? `killed by ${r.signal}`
+    : `exit ${r.status}`;
+  return {
+    ok: false, trace: trace.name, build: build.key, mode: latency ? 'latency' : 'throughput',
+    error: `${why}: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`, wall_ms: wall,
+  };
+}
+
+const median = (xs) => {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const geomean = (xs) => (xs.length ? Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length) : null);
+const PAGE = 65536;
+
+// Per (trace, build): the numbers the tables show, from the raw runs.
+function summarize(trace, build, runs, lat) {
+  const ok = runs.filter((r) => r.ok);
+  const s = { trace: trace.name, build: build.key, toolchain: build.toolchain, allocator: build.allocator,
+    runs: runs.length, ok_runs: ok.length, errors: runs.filter((r) => !r.ok).map((r) => r.error) };
+  if (ok.length) {
+    const ns = ok.map((r) => r.ns_per_op);
+    s.ns_per_op = median(ns);
+    s.ns_min = Math.min(...ns);
+    s.ns_max = Math.max(...ns);
+    s.ops = ok[0].ops;
+    // Heap growth during the replay: the program break moved by the
+    // allocator (on WASI the break is the memory size; on Emscripten it is
+    // sbrk's pointer, which ignores the glue's over-allocation of memory).
+    s.heap_pages = median(ok.map((r) => Math.ceil((r.break_end - r.break_start) / PAGE)));
+    s.pages_end = median(ok.map((r) => r.pages_end));
+    s.pages_start = median(ok.map((r) => r.pages_start));
+    s.peak_live_bytes = ok[0].peak_live_bytes;
+  }
+  if (lat && lat.ok) {
+    for (const k of ['p50_ns', 'p99_ns', 'p999_ns', 'max_ns', 'clock_ns']) s[k] = lat[k];
+  } else if (lat) {
+    s.errors.push(lat.error);
+  }
+  return s;
+}
+
+function addRatios(rows) {
+  for (const r of rows) {
+    const base = rows.find((b) => b.toolchain === r.toolchain && b.allocator === BASELINE);
+    if (base && base.ns_per_op && r.ns_per_op) r.speedup = base.ns_per_op / r.ns_per_op;
+    if (base && base.ns_min && r.ns_min) r.speedup_min = base.ns_min / r.ns_min;
+    if (base && base.heap_pages && r.heap_pages != null) r.heap_ratio = r.heap_pages / base.heap_pages;
+  }
+}
+
+const fmt = (x, d = 1) => (x == null || Number.isNaN(x) ? '-' : x.toFixed(d));
+const fmtInt = (x) => (x == null ? '-' : Math.round(x).toLocaleString('en-US'));
+const fmtMiB = (b) => (b == null ? '-' : `${(b / 1048576).toFixed(2)} MiB`);
+const fmtNs = (x) => (x == null ? '-' : x >= 100000 ? `${(x / 1000).toFixed(0)} µs` : `${Math.round(x)}`);
+
+function traceTable(rows) {
+  const head = '| allocator | ns/op (median) | min-max | speedup vs dlmalloc | heap pages | heap vs dlmalloc | pages at end | p50 ns | p99.9 ns | max |';
+  const sep = '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
+  const lines = [head, sep];
+  for (const r of rows) {
+    if (!r.ok_runs) {
+      lines.push(`| ${r.build} | FAILED | | | | | | | | |`);
+      continue;
+    }
+    lines.push(`| ${r.build} | ${fmt(r.ns_per_op)} | ${fmt(r.ns_min)}-${fmt(r.ns_max)} | ` +
+      `${r.speedup ? `${fmt(r.speedup, 2)}x` : '-'} | ${fmtInt(r.heap_pages)} | ` +
+      `${r.heap_ratio ? fmt(r.heap_ratio, 3) : '-'} | ${fmtInt(r.pages_end)} | ` +
+      `${fmtNs(r.p50_ns)} | ${fmtNs(r.p999_ns)} | ${fmtNs(r.max_ns)} |`);
+  }
+  return lines.join('\n');
+}
+
+function summaryTable(byBuild, kinds) {
+  const lines = ['| allocator | ' + kinds.map((k) => `speedup (${k})`).join(' | ') +
+    ' | speedup of fastest runs (all) | ' +
+    kinds.map((k) => `heap vs dlmalloc (${k})`).join(' | ') + ' | traces failed |',
+  '|---|' + kinds.map(() => '--:|').join('') + '--:|' + kinds.map(() => '--:|').join('') + '--:|'];
+  for (const [key, v] of byBuild) {
+    lines.push(`| ${key} | ` + kinds.map((k) => (v[k].speedup ? `${fmt(v[k].speedup, 3)}x` : '-')).join(' | ') +
+      ` | ${v.all.speedup_min ? `${fmt(v.all.speedup_min, 3)}x` : '-'} | ` +
+      kinds.map((k) => (v[k].heap ? fmt(v[k].heap, 3) : '-')).join(' | ') + ` | ${v.failed} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  if (opts.build) {
+    const b = spawnSync('bash', [join(here, 'build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (b.status !== 0) console.error('warning: build.sh reported failures; running the builds that exist');
+  }
+  const builds = BUILDS.filter((b) => existsSync(join(buildDir, b.file)));
+  if (!builds.length) {
+    console.error('no replay program was built');
+    process.exit(1);
+  }
+  const traces = await prepareTraces(opts);
+  console.error(`builds: ${builds.map((b) => b.key).join(', ')}`);
+  console.error(`traces: ${traces.map((t) => t.name).join(', ')}; ${opts.reps} round(s)` +
+    (opts.latency ? ' + 1 latency pass' : ''));
+
+  const raw = [];
+  const rows = [];
+  for (const trace of traces) {
+    const runs = new Map(builds.map((b) => [b.key, []]));
+    for (let rep = 0; rep < opts.reps; rep++) {
+      const order = builds.map((_, i) => builds[(i + rep) % builds.length]);
+      for (const b of order) {
+        const r = runOne(b, trace, false);
+        r.rep = rep;
+        raw.push({ build: b.key, ...r });
+        runs.get(b.key).push(r);
+        if (!r.ok) console.error(`  ${trace.name} ${b.key}: ${r.error}`);
+      }
+    }
+    const lat = new Map();
+    if (opts.latency) {
+      for (const b of builds) {
+        const r = runOne(b, trace, true);
+        raw.push({ build: b.key, ...r });
+        lat.set(b.key, r);
+        if (!r.ok) console.error(`  ${trace.name} ${b.key} --latency: ${r.error}`);
+      }
+    }
+    const traceRows = builds.map((b) => summarize(trace, b, runs.get(b.key), lat.get(b.key)));
+    addRatios(traceRows);
+    for (const r of traceRows) r.kind = trace.kind;
+    rows.push(...traceRows);
+    const best = traceRows.filter((r) => r.ns_per_op).map((r) => `${r.build} ${fmt(r.ns_per_op)}`).join(', ');
+    console.error(`${trace.name}: ${best} ns/op`);
+  }
+
+  // Geometric means per build, separately for program traces, synthetic
+  // workloads and all together.
+  const kinds = ['program', 'synthetic', 'all'].filter((k) => k === 'all' || traces.some((t) => t.kind === k));
+  const byBuild = new Map();
+  for (const b of builds) {
+    const mine = rows.filter((r) => r.build === b.key);
+    const v = { failed: mine.filter((r) => r.errors.length).length };
+    for (const k of kinds) {
+      const sel = mine.filter((r) => k === 'all' || r.kind === k);
+      v[k] = {
+        speedup: geomean(sel.filter((r) => r.speedup).map((r) => r.speedup)),
+        speedup_min: geomean(sel.filter((r) => r.speedup_min).map((r) => r.speedup_min)),
+        heap: geomean(sel.filter((r) => r.heap_ratio).map((r) => r.heap_ratio)),
+      };
+    }
+    byBuild.set(b.key, v);
+  }
+
+  // Code size (bench/size.sh writes size.md and size.json next to ours).
+  let size = null;
+  if (opts.size) {
+    const z = spawnSync('bash', [join(here, 'size.sh')], {
+      encoding: 'utf8', env: { ...process.env, LM_BENCH_RESULTS: opts.out },
+    });
+    if (z.status === 0) {
+      size = { md: readFileSync(join(opts.out, 'size.md'), 'utf8'),
+        rows: JSON.parse(readFileSync(join(opts.out, 'size.json'), 'utf8')) };
+    } else {
+      console.error(`warning: size.sh failed: ${(z.stderr || '').trim().split('\n').slice(-3).join(' | ')}`);
+    }
+  }
+
+  const seconds = (Date.now() - started) / 1000;
+  const meta = {
+    date: new Date().toISOString(), node: process.version, node_flags: nodeFlags,
+    cpus: cpus().length, cpu_model: cpus()[0]?.model, loadavg_end: loadavg(),
+    reps: opts.reps, latency: opts.latency, synthetic_seed: opts.synthetic ? opts.seed : null,
+    builds: builds.map((b) => b.key), traces: traces.map((t) => t.name), seconds,
+  };
+
+  const md = [];
+  md.push('# lmalloc benchmark results', '');
+  md.push(`${meta.date}, node ${meta.node} (${nodeFlags.join(' ')}), ${meta.cpus} CPU(s) ${meta.cpu_model || ''}, ` +
+    `load average at the end ${meta.loadavg_end.map((x) => x.toFixed(2)).join(' ')}.`);
+  md.push(`${opts.reps} round(s) per trace, builds interleaved in rotated order, each run a fresh process; ` +
+    `took ${seconds.toFixed(0)} s.`, '');
+  md.push('- **ns/op**: median over the rounds of the timed replay loop divided by the number of operations ' +
+    '(includes the harness\'s stamping and checks, the same for every allocator); min-max is the spread.');
+  md.push('- **speedup**: dlmalloc ns/op of the same toolchain divided by this ns/op (> 1 is faster). ' +
+    'Summary: geometric mean over the traces; "fastest runs" uses each build\'s minimum instead of its ' +
+    'median (noise only ever adds time, so it is a check on the medians).');
+  md.push('- **heap pages**: 64 KiB pages the program break moved during the replay (memory the allocator ' +
+    'took); **heap vs dlmalloc** < 1 is smaller. **pages at end**: whole memory size (harness included; ' +
+    'Emscripten over-grows memory by up to 20%).');
+  md.push('- **p50 / p99.9 / max**: per-operation times from a separate --latency run; each includes one clock ' +
+    'read (median clock cost is given per trace).', '');
+  md.push('## Summary (geometric means over traces)', '', summaryTable(byBuild, kinds), '');
+  for (const trace of traces) {
+    const traceRows = rows.filter((r) => r.trace === trace.name);
+    const first = traceRows.find((r) => r.ops);
+    const clocks = [...new Set(traceRows.filter((r) => r.clock_ns != null).map((r) => r.toolchain))]
+      .map((tc) => `${traceRows.find((r) => r.toolchain === tc && r.clock_ns != null).clock_ns} ns (${tc})`);
+    md.push(`## ${trace.name}`, '');
+    if (first) {
+      md.push(`${fmtInt(first.ops)} ops, peak live ${fmtMiB(first.peak_live_bytes)} ` +
+        `(${fmtInt(Math.ceil(first.peak_live_bytes / PAGE))} pages)` +
+        (clocks.length ? `; one clock read ≈ ${clocks.join(', ')}` : '') + '.', '');
+    }
+    md.push(traceTable(traceRows), '');
+    for (const r of traceRows) for (const e of r.errors) md.push(`- **${r.build} failed**: ${e}`);
+    if (traceRows.some((r) => r.errors.length)) md.push('');
+  }
+  if (size) md.push(size.md.replace(/^# /, '## '));
+  const text = md.join('\n');
+  mkdirSync(opts.out, { recursive: true });
+  writeFileSync(join(opts.out, 'latest.md'), text);
+  writeFileSync(join(opts.out, 'latest.json'), JSON.stringify({
+    meta, summary: Object.fromEntries(byBuild), results: rows, size: size ? size.rows : null, runs: raw,
+  }, null, 1));
+  process.stdout.write(text);
+  console.error(`wrote ${relative(root, join(opts.out, 'latest.md'))} and latest.json in ${seconds.toFixed(0)} s`);
+}
+
+await main();

@@ -1,0 +1,99 @@
+/* Slabs (slab.h): creating a slab for a size class, giving an empty one
+ * back to the heap, and finding out which objects of a slab are free. The
+ * fast paths (taking and freeing an object) are inline in slab.h. */
+#include "slab.h"
+
+lm_off_t lm_slab_new(lm_heap_t *h, uint32_t c) {
+  lm_off_t b = lm_block_alloc_aligned(h, LM_SLAB_SIZE, LM_SLAB_SIZE);
+  if (!b)
+    return 0;
+  uintptr_t base = heap_base(h);
+  hdr_set(base, b, hdr_get(base, b) | LM_SLAB);
+  lm_off_t s = block_payload(b);
+  uint32_t size = c << LM_ALIGN_LOG2;
+  lm_off_t head = h->slabs[c];
+  word_set(base, s + SLAB_CHECK, slab_check_value(h, s));
+  word_set(base, s + SLAB_FREE, 0);
+  word_set(base, s + SLAB_USED, 0);
+  word_set(base, s + SLAB_SIZE, size);
+  word_set(base, s + SLAB_NEXT, head);
+  word_set(base, s + SLAB_PREV, 0);
+  word_set(base, s + SLAB_BUMP, s + LM_SLAB_HEADER);
+  word_set(base, s + SLAB_INV, ((1u << LM_SLAB_INV_SHIFT) + size - 1) / size);
+  for (uint32_t i = 0; i < SLAB_MAP_WORDS; i++)
+    word_set(base, s + SLAB_MAP + 4 * i, 0);
+  if (head)
+    word_set(base, head + SLAB_PREV, s);
+  h->slabs[c] = s;
+  return s;
+}
+
+void lm_slab_release(lm_heap_t *h, lm_off_t s) {
+  uintptr_t base = heap_base(h);
+  lm_off_t next = word_get(base, s + SLAB_NEXT);
+  lm_off_t prev = word_get(base, s + SLAB_PREV);
+  if (prev)
+    word_set(base, prev + SLAB_NEXT, next);
+  else
+    h->slabs[word_get(base, s + SLAB_SIZE) >> LM_ALIGN_LOG2] = next;
+  if (next)
+    word_set(base, next + SLAB_PREV, prev);
+  word_set(base, s + SLAB_CHECK, 0); /* no longer a slab for slab_of */
+  lm_block_release(h, block_from_payload(s));
+}
+
+int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],
+                     uint32_t *listed) {
+  uintptr_t base = heap_base(h);
+  uint32_t size = word_get(base, s + SLAB_SIZE);
+  int fault = 0;
+  *listed = 0;
+  for (uint32_t i = 0; i < SLAB_MAP_WORDS; i++)
+    map[i] = 0;
+  if (size < LM_ALIGN || size > LM_SLAB_MAX || size % LM_ALIGN ||
+      word_get(base, s + SLAB_INV) !=
+          ((1u << LM_SLAB_INV_SHIFT) + size - 1) / size)
+    return LM_SLAB_BAD_HEADER;
+  uint32_t cap = slab_capacity(size);
+  lm_off_t bump = word_get(base, s + SLAB_BUMP);
+  uint32_t untouched = cap;
+  if (bump) {
+    int32_t first = slab_index(base, s, bump);
+    if (first < 0 || (uint32_t)first >= cap)
+      return LM_SLAB_BAD_HEADER;
+    untouched = (uint32_t)first;
+  }
+  for (uint32_t i = untouched; i < cap; i++)
+    map[i >> 5] |= 1u << (i & 31);
+  for (lm_off_t o = word_get(base, s + SLAB_FREE); o; o = word_get(base, o)) {
+    int32_t idx = slab_index(base, s, o);
+    if (idx < 0 || (uint32_t)idx >= untouched) {
+      fault |= LM_SLAB_BAD_LINK;
+      break;
+    }
+    if (map[idx >> 5] & (1u << (idx & 31))) {
+      fault |= LM_SLAB_CYCLE;
+      break;
+    }
+    map[idx >> 5] |= 1u << (idx & 31);
+    if (slab_bit(base, s, (uint32_t)idx))
+      fault |= LM_SLAB_LISTED_USED;
+    (*listed)++;
+  }
+  return fault;
+}
+
+int lm_slab_objects(lm_heap_t *h, lm_off_t s, lm_slab_object_fn fn,
+                    void *ctx) {
+  uintptr_t base = heap_base(h);
+  uint32_t size = word_get(base, s + SLAB_SIZE);
+  if (size < LM_ALIGN || size > LM_SLAB_MAX || size % LM_ALIGN)
+    return 0; /* a broken header: the checker reports it */
+  uint32_t cap = slab_capacity(size);
+  for (uint32_t i = 0; i < cap; i++) {
+    lm_off_t obj = s + LM_SLAB_HEADER + i * size;
+    if (fn(h, obj, size, slab_bit(base, s, i), ctx))
+      return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,237 @@
+/* Slabs: small objects without headers.
+ *
+ * Requests of up to LM_SLAB_MAX bytes (most of what real programs ask for:
+ * 80-100% of the allocations in bench/traces) are served from slabs. A
+ * slab is a used block of the heap (block.h) of exactly LM_SLAB_SIZE bytes
+ * whose payload is LM_SLAB_SIZE-aligned, cut into objects of one size
+ * class (16, 32, ... 256 bytes). Objects have no header, so a 32-byte
+ * request takes 32 bytes (a block would take 48), and a free object is
+ * reused LIFO through a singly linked list that touches only the slab's
+ * header and the object itself: no neighbour is read, no list is relinked.
+ *
+ *   s-4      s        s+64                                     s+4092
+ *   +--------+--------+----------+----------+-- ... --+--------+--------+
+ *   | block  | slab   | object 0 | object 1 |         | slack  | next   |
+ *   | header | header |          |          |         |        | header |
+ *   +--------+--------+----------+----------+-- ... --+--------+--------+
+ *   (SLAB flag, size LM_SLAB_SIZE)
+ *
+ * Slab header (offsets from s):
+ *    0 check   s ^ heap key: together with the SLAB flag in the block
+ *              header at s-4 this tells free() that a pointer is a slab
+ *              object (see slab_of)
+ *    4 free    first free object (offset), 0 = none
+ *    8 used    objects in use
+ *   12 size    object size in bytes
+ *   16 next    next slab of the class with room (offset), 0 = none
+ *   20 prev    previous one
+ *   24 bump    next object never handed out, 0 when all have been: a new
+ *              slab hands its objects out in address order without
+ *              building a free list first
+ *   28 inv     ceil(2^20 / size): object index = (offset * inv) >> 20,
+ *              exact for offsets below 4096, so no division on any path
+ *   32 map     one bit per object, set while it is allocated: the exact
+ *              answer to "is this a live object" for double-free
+ *              detection, usable_size, the walker and the checker
+ *
+ * A free object holds the offset of the next free object in its first 4
+ * bytes; nothing about an object's state is kept in its own bytes, so no
+ * content a program writes can be mistaken for metadata.
+ *
+ * Each class keeps a doubly linked list of its slabs that have room
+ * (heap.slabs[class]); malloc takes from the first. A slab leaves the list
+ * when it fills and comes back at the head when an object is freed in it.
+ * A slab whose last object is freed goes back to the heap at once and
+ * merges with its free neighbours, so freeing every block still leaves one
+ * free region per span.
+ */
+#ifndef LM_SLAB_H
+#define LM_SLAB_H
+
+#include "heap.h"
+
+#define LM_SLAB_LOG2 12
+#define LM_SLAB_SIZE ((uint32_t)1 << LM_SLAB_LOG2)
+#define LM_SLAB_MAX (LM_SLAB_CLASSES * LM_ALIGN) /* largest object: 256 */
+#define LM_SLAB_HEADER 64u
+#define LM_SLAB_END (LM_SLAB_SIZE - LM_HEADER_SIZE) /* next block's header */
+#define LM_SLAB_INV_SHIFT 20
+
+#define SLAB_CHECK 0
+#define SLAB_FREE 4
+#define SLAB_USED 8
+#define SLAB_SIZE 12
+#define SLAB_NEXT 16
+#define SLAB_PREV 20
+#define SLAB_BUMP 24
+#define SLAB_INV 28
+#define SLAB_MAP 32
+/* The most objects a slab holds (of the smallest size): one map bit each. */
+#define SLAB_MAX_OBJECTS ((LM_SLAB_END - LM_SLAB_HEADER) / LM_ALIGN)
+#define SLAB_MAP_WORDS ((SLAB_MAX_OBJECTS + 31) / 32)
+
+_Static_assert(LM_SLAB_HEADER % LM_ALIGN == 0, "objects are 16-aligned");
+_Static_assert(SLAB_MAP + SLAB_MAP_WORDS * 4 <= LM_SLAB_HEADER,
+               "the header holds the map");
+_Static_assert(LM_SLAB_SIZE <= (1u << LM_SLAB_INV_SHIFT) / LM_ALIGN,
+               "(offset * inv) >> shift is exact for every offset in a slab");
+_Static_assert(LM_SLAB_MAX < LM_LINEAR_LIMIT, "slab sizes are small");
+
+/* The class of a request of `size` bytes (size <= LM_SLAB_MAX): 1..16. */
+static inline uint32_t slab_class(size_t size) {
+  uint32_t c = ((uint32_t)size + LM_ALIGN - 1) >> LM_ALIGN_LOG2;
+  return c + (c == 0); /* malloc(0) takes a 16-byte object */
+}
+
+static inline uint32_t slab_check_value(const lm_heap_t *h, lm_off_t s) {
+  return s ^ h->key;
+}
+
+/* If payload offset p is a slab object's, its slab; else 0. A slab is
+ * recognised by two words: its block header (SLAB flag, size
+ * LM_SLAB_SIZE) and its check word, keyed to this heap. The caller has
+ * checked that p lies inside the heap. O(1). */
+static inline lm_off_t slab_of(const lm_heap_t *h, lm_off_t p) {
+  lm_off_t s = p & ~(LM_SLAB_SIZE - 1);
+  if (s == p || s < h->lo + LM_SPAN_HEADER + LM_HEADER_SIZE)
+    return 0;
+  uint32_t hdr = hdr_get(heap_base(h), s - LM_HEADER_SIZE) & ~LM_PREV_FREE;
+  if (hdr != (LM_SLAB_SIZE | LM_SLAB))
+    return 0;
+  return word_get(heap_base(h), s + SLAB_CHECK) == slab_check_value(h, s) ? s : 0;
+}
+
+/* Index of the object at offset p of slab s, or -1 if no object of s
+ * starts at p. */
+static inline int32_t slab_index(uintptr_t base, lm_off_t s, lm_off_t p) {
+  if (p < s + LM_SLAB_HEADER)
+    return -1;
+  uint32_t off = p - s - LM_SLAB_HEADER;
+  uint32_t idx = (off * word_get(base, s + SLAB_INV)) >> LM_SLAB_INV_SHIFT;
+  if (idx * word_get(base, s + SLAB_SIZE) != off)
+    return -1;
+  return (int32_t)idx;
+}
+
+/* Number of objects a slab of objects of `size` bytes holds. */
+static inline uint32_t slab_capacity(uint32_t size) {
+  return (LM_SLAB_END - LM_SLAB_HEADER) / size;
+}
+
+/* The map word holding object idx's bit. */
+static inline lm_off_t slab_map_word(lm_off_t s, uint32_t idx) {
+  return s + SLAB_MAP + (idx >> 5) * 4;
+}
+
+static inline int slab_bit(uintptr_t base, lm_off_t s, uint32_t idx) {
+  return (word_get(base, slab_map_word(s, idx)) >> (idx & 31)) & 1;
+}
+
+/* Creates a slab for class c at the head of its list; 0 when the heap
+ * cannot give a block for it. O(1), plus memory.grow. */
+lm_off_t lm_slab_new(lm_heap_t *h, uint32_t c);
+
+/* Gives empty slab s back to the heap. O(1). */
+void lm_slab_release(lm_heap_t *h, lm_off_t s);
+
+/* Slab s (of class c) has no room left: it leaves c's list, of which it
+ * is the head. */
+static inline void slab_unlist_full(lm_heap_t *h, lm_off_t s, uint32_t c) {
+  uintptr_t base = heap_base(h);
+  lm_off_t next = word_get(base, s + SLAB_NEXT);
+  h->slabs[c] = next;
+  if (next)
+    word_set(base, next + SLAB_PREV, 0);
+  word_set(base, s + SLAB_NEXT, 0);
+}
+
+/* Takes an object from slab s, the first slab of class c's list (so it
+ * has room). O(1). */
+static inline lm_off_t slab_take(lm_heap_t *h, lm_off_t s, uint32_t c) {
+  uintptr_t base = heap_base(h);
+  lm_off_t obj = word_get(base, s + SLAB_FREE);
+  if (obj) {
+    lm_off_t next = word_get(base, obj);
+    word_set(base, s + SLAB_FREE, next);
+    if (!next && !word_get(base, s + SLAB_BUMP))
+      slab_unlist_full(h, s, c);
+  } else { /* a new slab's objects, in address order */
+    obj = word_get(base, s + SLAB_BUMP);
+    uint32_t size = word_get(base, s + SLAB_SIZE);
+    lm_off_t bump = obj + 2 * size <= s + LM_SLAB_END ? obj + size : 0;
+    word_set(base, s + SLAB_BUMP, bump);
+    if (!bump)
+      slab_unlist_full(h, s, c);
+  }
+  uint32_t idx = ((obj - s - LM_SLAB_HEADER) * word_get(base, s + SLAB_INV)) >>
+                 LM_SLAB_INV_SHIFT;
+  lm_off_t w = slab_map_word(s, idx);
+  word_set(base, w, word_get(base, w) | (1u << (idx & 31)));
+  word_set(base, s + SLAB_USED, word_get(base, s + SLAB_USED) + 1);
+  return obj;
+}
+
+/* Whether an allocated object starts at offset p of slab s. */
+static inline int slab_live(const lm_heap_t *h, lm_off_t s, lm_off_t p) {
+  int32_t idx = slab_index(heap_base(h), s, p);
+  return idx >= 0 && slab_bit(heap_base(h), s, (uint32_t)idx);
+}
+
+/* Frees the object at offset p of slab s. A double free, or a pointer
+ * into the slab where no allocated object starts, is reported and changes
+ * nothing. O(1). */
+static inline void slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) {
+  uintptr_t base = heap_base(h);
+  int32_t idx = slab_index(base, s, p);
+  if (idx < 0) {
+    lm_report(LM_REPORT_INVALID_FREE, "pointer is inside a slab but no "
+              "object starts there (interior pointer)", heap_ptr(h, p), 0);
+    return;
+  }
+  lm_off_t w = slab_map_word(s, (uint32_t)idx);
+  uint32_t bits = word_get(base, w), bit = 1u << (idx & 31);
+  if (!(bits & bit)) {
+    lm_report(LM_REPORT_DOUBLE_FREE, "object is not allocated (double free, "
+              "or never handed out)", heap_ptr(h, p),
+              word_get(base, s + SLAB_SIZE));
+    return;
+  }
+  word_set(base, w, bits & ~bit);
+  lm_off_t first = word_get(base, s + SLAB_FREE);
+  word_set(base, p, first);
+  word_set(base, s + SLAB_FREE, p);
+  uint32_t used = word_get(base, s + SLAB_USED) - 1;
+  word_set(base, s + SLAB_USED, used);
+  if (used == 0) {
+    lm_slab_release(h, s);
+  } else if (!first && !word_get(base, s + SLAB_BUMP)) {
+    /* It was full: back at its list's head. */
+    uint32_t c = word_get(base, s + SLAB_SIZE) >> LM_ALIGN_LOG2;
+    lm_off_t head = h->slabs[c];
+    word_set(base, s + SLAB_NEXT, head);
+    word_set(base, s + SLAB_PREV, 0);
+    if (head)
+      word_set(base, head + SLAB_PREV, s);
+    h->slabs[c] = s;
+  }
+}
+
+/* Calls fn for every object slot of slab s in address order, with whether
+ * it is in use (its map bit). Used by the walker's visitors. */
+typedef int (*lm_slab_object_fn)(lm_heap_t *h, lm_off_t obj, uint32_t size,
+                                 int used, void *ctx);
+int lm_slab_objects(lm_heap_t *h, lm_off_t s, lm_slab_object_fn fn, void *ctx);
+
+/* Fills map with one bit per free object of slab s (on the free list or
+ * never handed out), following the free list for at most capacity steps
+ * so a corrupt list cannot loop, and *listed with the list's length.
+ * Returns 0, or the LM_SLAB_* faults found (a bad header leaves map
+ * empty). Used by the checker; never allocates. */
+#define LM_SLAB_BAD_HEADER 1 /* size, multiplier or bump is not valid */
+#define LM_SLAB_BAD_LINK 2   /* the free list points where no object is */
+#define LM_SLAB_CYCLE 4      /* the free list repeats an object */
+#define LM_SLAB_LISTED_USED 8 /* an object on the free list is allocated */
+int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],
+                     uint32_t *listed);
+
+#endif /* LM_SLAB_H */
