@@ -20,7 +20,8 @@
 //    its ratio to dlmalloc's, memory pages at the end, peak live bytes, and
 //    the latency pass's p50 / p99.9 / max. Then the geometric mean of the
 //    speedups and of the heap ratios over the traces.
-//    Written to <out>/latest.md and <out>/latest.json, and printed.
+//    Written to <out>/latest.md, <out>/latest.json and the chart
+//    <out>/latest.svg (bench/chart.mjs), and printed.
 // 5. Unless --quick or --no-size: bench/size.sh (code size of a module
 //    exporting the five allocation functions) and its table appended.
 //
@@ -38,6 +39,8 @@ import {
 import { cpus, loadavg } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+
+import { chartSvg } from './chart.mjs';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 
@@ -379,8 +382,9 @@ async function main() {
   writeFileSync(join(opts.out, 'latest.json'), JSON.stringify({
     meta, summary: Object.fromEntries(byBuild), results: rows, size: size ? size.rows : null, runs: raw,
   }, null, 1));
+  writeFileSync(join(opts.out, 'latest.svg'), chartSvg(rows));
   process.stdout.write(text);
-  console.error(`wrote ${relative(root, join(opts.out, 'latest.md'))} and latest.json in ${seconds.toFixed(0)} s`);
+  console.error(`wrote ${relative(root, join(opts.out, 'latest.md'))}, latest.json and latest.svg in ${seconds.toFixed(0)} s`);
 }
 
 await main();
