@@ -133,7 +133,7 @@ size_t lm_walk(lm_visitor_t visitor, void *ctx);
 #define LM_STATS_VERSION 1
 
 /* Heap statistics. Set `version` and `size` before calling lm_stats:
- *   lm_stats_t s = { LM_STATS_VERSION, sizeof s };  */
+ *   lm_stats_t s = {.version = LM_STATS_VERSION, .size = sizeof s};  */
 typedef struct lm_stats {
   uint32_t version;       /* in: LM_STATS_VERSION */
   uint32_t size;          /* in: sizeof(lm_stats_t) */
