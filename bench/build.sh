@@ -48,16 +48,16 @@ emflags=(-sENVIRONMENT=node -sWASM_ASYNC_COMPILATION=0
 
 harness=("$root/bench/replay.c" "$root/bench/trace.c")
 headers=("$root/bench/trace.h" "$0")
-# lmalloc = every src/*.c but the platform files (page sources and report
-# output), plus the platform's own (what CMakeLists.txt builds with
-# LM_STD_NAMES=ON on wasm).
-lm_core=()
-for f in "$root"/src/*.c; do
-  [[ -e $f && $(basename "$f") != pages_* && $(basename "$f") != output_* ]] &&
-    lm_core+=("$f")
-done
-lm_wasm=("${lm_core[@]}" "$root/src/pages_wasm.c" "$root/src/output_wasi.c")
-lm_em=("${lm_core[@]}" "$root/src/pages_emscripten.c")
+# lmalloc = the sources of the release library for that platform, as
+# CMakeLists.txt lists them (configuring a preset writes
+# build/<preset>/lmalloc-sources.txt), compiled here with the harness's flags.
+lm_sources() { # lm_sources PRESET: absolute paths, one per line
+  local list="$root/build/$1/lmalloc-sources.txt"
+  [[ -f $list ]] || cmake --preset "$1" >/dev/null || return 1
+  sed -e "s|^\([^/]\)|$root/\1|" "$list"
+}
+mapfile -t lm_wasm < <(lm_sources wasi)
+mapfile -t lm_em < <(lm_sources emscripten)
 lm_headers=("$root"/include/*.h "$root"/src/*.h)
 
 # stale OUT INPUT...: true when OUT is missing or older than an input.

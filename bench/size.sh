@@ -39,11 +39,15 @@ emcc=${EMCC:-emcc}
 emlib=${EMSCRIPTEN_ROOT:-/usr/share/emscripten}/system/lib
 
 exports=(malloc free calloc realloc aligned_alloc)
-lm_core=() # every src/*.c but the page sources (as in build.sh)
-for f in "$root"/src/*.c; do
-  [[ -e $f && $(basename "$f") != pages_* && $(basename "$f") != output_* ]] &&
-    lm_core+=("$f")
-done
+# lmalloc = the release library's sources for each platform, as
+# CMakeLists.txt lists them (build/<preset>/lmalloc-sources.txt).
+lm_sources() { # lm_sources PRESET: absolute paths, one per line
+  local list="$root/build/$1/lmalloc-sources.txt"
+  [[ -f $list ]] || cmake --preset "$1" >/dev/null || return 1
+  sed -e "s|^\([^/]\)|$root/\1|" "$list"
+}
+mapfile -t lm_wasm < <(lm_sources wasi)
+mapfile -t lm_em < <(lm_sources emscripten)
 cflags=(-Oz -std=c11 -DNDEBUG -DLM_PAGES_BASE_ZERO -I"$root/include" -I"$root/src")
 
 # The one translation unit every module links: it defines nothing used.
@@ -100,7 +104,7 @@ em_module() { # em_module NAME MALLOC EXPORT? SOURCES...
 wasi_module baseline no
 wasi_module dlmalloc yes
 if [[ -e $root/src/pages_wasm.c ]]; then
-  wasi_module lmalloc yes "${lm_core[@]}" "$root/src/pages_wasm.c" "$root/src/output_wasi.c" ||
+  wasi_module lmalloc yes "${lm_wasm[@]}" ||
     echo "size.sh: wasi/lmalloc does not build" >&2
 fi
 
@@ -115,7 +119,7 @@ if command -v "$emcc" >/dev/null; then
   em_module "emmalloc (source -Oz)" none yes -fno-builtin "$emlib/emmalloc.c" "$emlib/sbrk.c" ||
     echo "size.sh: emmalloc from source does not build" >&2
   if [[ -e $root/src/pages_emscripten.c ]]; then
-    em_module lmalloc none yes "${lm_core[@]}" "$root/src/pages_emscripten.c" ||
+    em_module lmalloc none yes "${lm_em[@]}" ||
       echo "size.sh: emscripten/lmalloc does not build" >&2
   fi
 fi

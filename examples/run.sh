@@ -7,6 +7,7 @@
 #
 #   npm run example -- linked-list     C, wasm32-wasi, node:wasi
 #   npm run example -- dynamic-array   C, wasm32-wasi, node:wasi
+#   npm run example -- allocator-parser C, wasm32-wasi, node:wasi
 #   npm run example -- containers      C++, wasm32-wasi, node:wasi
 #   npm run example -- emscripten      the linked list with emcc -sMALLOC=none
 #   npm run example                    lists them
@@ -22,6 +23,7 @@ usage() {
 usage: npm run example -- <name>
   linked-list     C: a list made with malloc, heap statistics, leak report
   dynamic-array   C: an array grown with realloc: in place or moved
+  allocator-parser C: one parser run with a heap and with an arena (lm_allocator_t)
   containers      C++: std::vector, std::string, std::map on lmalloc
   emscripten      the linked list built with emcc -sMALLOC=none
 linked-list, dynamic-array and containers are wasm32-wasi programs run by
@@ -31,7 +33,7 @@ EOF
 
 name=${1:-}
 case "$name" in
-  linked-list | dynamic-array | containers) preset=wasi ;;
+  linked-list | dynamic-array | containers | allocator-parser) preset=wasi ;;
   emscripten) preset=emscripten ;;
   "" | -h | --help)
     usage

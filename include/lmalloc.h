@@ -171,13 +171,26 @@ typedef enum lm_report_kind {
   LM_REPORT_DOUBLE_FREE = 1,  /* free/realloc of a block already free */
   LM_REPORT_INVALID_FREE,     /* pointer lmalloc never returned */
   LM_REPORT_CORRUPT,          /* heap metadata found broken */
+  /* Found only by the debug library (lmalloc_debug.h): */
+  LM_REPORT_USE_AFTER_FREE,   /* a freed block was written to */
+  LM_REPORT_OVERFLOW,         /* bytes past the requested size were written */
+  LM_REPORT_UNDERFLOW,        /* bytes before the block (its header) were written */
 } lm_report_kind_t;
 
 typedef struct lm_report {
   lm_report_kind_t kind;
   const char *message;  /* static text naming the problem */
   const void *address;  /* the pointer concerned */
-  size_t size;          /* the block's size if known, else 0 */
+  size_t size;          /* the block's size if known, else 0 (debug
+                           library: the size that was requested) */
+  /* Set by the debug library, 0 otherwise. Sequence numbers count
+   * allocations and frees together, from 1: the block was allocated by
+   * call number alloc_seq and freed by call number free_seq. */
+  uint64_t alloc_seq;   /* 0: unknown */
+  uint64_t free_seq;    /* 0: the block is live (or unknown) */
+  ptrdiff_t offset;     /* use after free, overflow, underflow: the first
+                           wrong byte, relative to address (negative for
+                           an underflow) */
 } lm_report_t;
 
 /* Returns non-zero to continue (the bad call then does nothing), 0 to use
@@ -194,5 +207,8 @@ lm_report_handler_t lm_set_report_handler(lm_report_handler_t handler,
 #ifdef __cplusplus
 }
 #endif
+
+#include "lmalloc_debug.h" /* leaks, quarantine: both libraries */
+#include "lmalloc_heaps.h" /* heaps, arenas, allocators, page pool */
 
 #endif /* LMALLOC_H */

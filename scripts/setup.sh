@@ -16,7 +16,7 @@ packages=(
   clang-19                  # C compiler for native and wasm32-wasi
   lld-19                    # wasm-ld
   llvm-19                   # llvm-ar, llvm-ranlib, llvm-symbolizer
-  libclang-rt-19-dev        # ASan/UBSan runtimes (native-asan preset)
+  libclang-rt-19-dev        # ASan/UBSan runtimes (native-asan), libFuzzer (tests/fuzz)
   libclang-rt-19-dev-wasm32 # compiler-rt builtins for wasm32
   wasi-libc                 # the wasm32-wasi sysroot
   emscripten                # emcc (emscripten preset)

@@ -24,6 +24,7 @@ ctest_passed=0
 ctest_failed=0
 node_passed=0
 node_failed=0
+fuzz_result=""
 stage=""
 ran=()
 log=$(mktemp)
@@ -36,6 +37,7 @@ finish() {
   echo "==> summary ($((SECONDS - started))s)"
   echo "ctest (${ran[*]:-no preset}): $ctest_passed passed, $ctest_failed failed"
   echo "node --test: $node_passed passed, $node_failed failed"
+  [ -z "$fuzz_result" ] || echo "fuzz smoke: $fuzz_result"
   if [ "$status" -ne 0 ]; then
     echo "FAILED at stage: ${stage:-?} (exit status $status)"
   fi
@@ -100,11 +102,56 @@ for preset in "${presets[@]}"; do
   [ "$rc" -eq 0 ] || exit "$rc"
 done
 
+# The native tests again, each under valgrind memcheck (ctest -T memcheck in
+# the native preset's build directory: dashboard mode does not take
+# --preset; valgrind copes with the host page source's 4 GiB PROT_NONE
+# reservation). Counted as preset "native-valgrind".
+# LM_VALGRIND=0 skips it.
+if [[ " ${presets[*]} " == *" native "* ]] && [ "${LM_VALGRIND:-1}" != 0 ]; then
+  ran+=("native-valgrind")
+  begin "native: valgrind memcheck"
+  set +e
+  ctest --test-dir build/native -T memcheck --output-on-failure -j2 \
+    "${no_tests[@]}" \
+    --overwrite "MemoryCheckCommand=$(command -v valgrind)" \
+    --overwrite "MemoryCheckCommandOptions=--error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite" \
+    2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  count_ctest
+  [ "$rc" -eq 0 ] || exit "$rc"
+fi
+
+# A short libFuzzer run (tests/fuzz/run.sh: clang-19, ASan + UBSan, seeds
+# from bench/traces; it builds build/fuzz itself). Counted as one test.
+# LM_FUZZ_SECONDS sets its length (default 25); 0 skips it.
+fuzz_seconds=${LM_FUZZ_SECONDS:-25}
+if [[ " ${presets[*]} " == *" native"* ]] && [ "$fuzz_seconds" != 0 ]; then
+  begin "fuzz smoke: tests/fuzz/run.sh $fuzz_seconds"
+  set +e
+  bash tests/fuzz/run.sh "$fuzz_seconds" 2>&1 | tee "$log" |
+    grep -E '^(INFO: seed corpus|Done|stat::|==[0-9]+==|SUMMARY|artifact_prefix|Test unit written)'
+  rc=${PIPESTATUS[0]}
+  set -e
+  if [ "$rc" -eq 0 ]; then
+    fuzz_result="1 passed, 0 failed ($(grep -Eo 'Done [0-9]+ runs' "$log" | tail -n 1))"
+    passed=$((passed + 1))
+  else
+    fuzz_result="0 passed, 1 failed"
+    failed=$((failed + 1))
+    tail -n 60 "$log"
+    exit "$rc"
+  fi
+fi
+
 mapfile -t js_tests < <(find tests/js -name '*.test.mjs' -type f 2>/dev/null | sort)
 if [ "${#js_tests[@]}" -gt 0 ]; then
   begin "node --test tests/js (${#js_tests[@]} files)"
   set +e
-  node --test --test-reporter=spec "${js_tests[@]}" 2>&1 | tee "$log"
+  # A hard time limit: node 20 can deadlock at process exit
+  # (nodejs/node#54918); a hung run must fail, not eat CI's time.
+  timeout --kill-after=30 "${LM_NODE_TEST_TIMEOUT:-1500}" \
+    node --test --test-reporter=spec "${js_tests[@]}" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   set -e
   count_node

@@ -11,6 +11,10 @@
  *   3. memory.grow, extending the newest span when the new pages follow
  *      it, otherwise starting a new span.
  * Every step is O(1): no list is walked beyond a fixed number of probes.
+ *
+ * Heaps other than the default one (heaps.c) run this same code; where
+ * they differ (where pages come from, which pointers are theirs) it asks
+ * the two hooks of heap.h, which stay NULL until such a heap exists.
  */
 #include <errno.h>
 #include <string.h>
@@ -22,10 +26,19 @@
 /* Blocks of the request's own class probed before moving up a class. */
 #define FIT_PROBES 4
 
-/* The most pages one grow can ask for (4 GiB of wasm32 memory), and the
- * highest offset a span may end at (16-aligned, below 2^32). */
-#define LM_MAX_PAGES 65536u
+/* The hooks of heap.h: installed by pool.c when the first heap or arena
+ * other than the default heap is created. */
+int (*lm_grow_hook)(lm_heap_t *h, uint32_t nb);
+int (*lm_owner_hook)(lm_heap_t *h, lm_off_t p);
+
+/* The highest offset a span may end at (16-aligned, below 2^32). */
 #define LM_OFF_LIMIT 0xFFFFFFF0u
+
+/* Helpers the default heap's paths use once, that code for other heaps
+ * (lm_heap_add_run, lm_heap_resize) uses as well: forced inline, so that
+ * second use does not turn them into calls on the default heap's paths
+ * (bench/size.sh measures those). */
+#define INLINE_ONCE static inline __attribute__((always_inline))
 
 /* ---------------------------------------------------------------------
  * Spans and growth
@@ -71,7 +84,7 @@ static void add_span(lm_heap_t *h, lm_off_t s, lm_off_t e) {
 }
 
 /* Appends `bytes` of new memory that directly follow the newest span. */
-static void extend_span(lm_heap_t *h, uint32_t bytes) {
+INLINE_ONCE void extend_span(lm_heap_t *h, uint32_t bytes) {
   uintptr_t base = heap_base(h);
   lm_off_t e = span_end(base, h->last_span);
   lm_off_t e2 = e + bytes;
@@ -91,8 +104,70 @@ static void extend_span(lm_heap_t *h, uint32_t bytes) {
   h->heap_bytes += bytes;
 }
 
+/* Makes the run [s, e), which lies below the newest span, part of the
+ * heap as one free block in its list: it extends the span it directly
+ * follows, merging with that span's last block when it is free, or else
+ * becomes a span of its own, linked in address order. Top is untouched:
+ * the newest span stays the newest. */
+static int insert_span(lm_heap_t *h, lm_off_t s, lm_off_t e) {
+  uintptr_t base = heap_base(h);
+  lm_off_t prev = 0, next = h->first_span;
+  while (next && next < s) {
+    prev = next;
+    next = span_next(base, next);
+  }
+  lm_off_t b;
+  uint32_t size;
+  if (prev && span_end(base, prev) == s) {
+    /* prev's end marker becomes the header of the new free block. */
+    b = span_marker(s);
+    size = e - s;
+    if (hdr_prev_free(hdr_get(base, b))) {
+      uint32_t prev_size = prev_footer(base, b);
+      b -= prev_size;
+      bin_remove(&h->bins, base, b, prev_size);
+      size += prev_size;
+    }
+    word_set(base, prev + 4, e);
+  } else {
+    if (e - s < LM_MIN_SPAN)
+      return 0;
+    word_set(base, s, next);
+    word_set(base, s + 4, e);
+    word_set(base, s + 8, 0);
+    if (prev)
+      word_set(base, prev, s);
+    else
+      h->first_span = h->lo = s;
+    h->spans++;
+    b = span_first_block(s);
+    size = e - s - LM_SPAN_OVERHEAD;
+  }
+  hdr_set(base, b, size | LM_FREE); /* its left neighbour is in use (I2) */
+  footer_set(base, b, size);
+  bin_insert(&h->bins, base, b, size);
+  hdr_set(base, span_marker(e), LM_PREV_FREE);
+  h->heap_bytes += e - s;
+  return 1;
+}
+
+int lm_heap_add_run(lm_heap_t *h, lm_off_t s, lm_off_t e, int dirty) {
+  if (h->last_span && s == span_end(heap_base(h), h->last_span)) {
+    extend_span(h, e - s);
+  } else if (!h->last_span || s > h->last_span) {
+    if (e - s < LM_MIN_SPAN)
+      return 0;
+    add_span(h, s, e);
+  } else {
+    return insert_span(h, s, e); /* fresh (I6) is about the newest span */
+  }
+  if (dirty)
+    h->fresh = e; /* none of the new bytes is known to be zero */
+  return 1;
+}
+
 /* Claims the memory the program owns at start-up but nobody uses. */
-static void claim_initial(lm_heap_t *h) {
+INLINE_ONCE void claim_initial(lm_heap_t *h) {
   lm_off_t s, e;
   h->initialized = 1;
   h->base = lm_pages_base();  /* kept even when LM_PAGES_BASE_ZERO */
@@ -106,48 +181,57 @@ static void claim_initial(lm_heap_t *h) {
     add_span(h, s, e);
 }
 
+void lm_heap_claim_initial(lm_heap_t *h) { claim_initial(h); }
+
 static inline uint32_t top_size(const lm_heap_t *h) {
   return h->top ? block_size(heap_base(h), h->top) : 0;
 }
 
+uint32_t lm_heap_top_size(const lm_heap_t *h) { return top_size(h); }
+
 /* Grows the heap until top holds at least nb bytes. Returns 0 when memory
  * cannot grow (memory.grow failed or the limit was reached); the heap is
- * then unchanged. */
+ * then unchanged. Once other heaps exist, the grow hook does it instead,
+ * and may add a free block elsewhere than top (see lm_grow_hook). */
 static int grow(lm_heap_t *h, uint32_t nb) {
-  if (!h->initialized) {
+  if (lm_grow_hook)
+    return lm_grow_hook(h, nb);
+  if (!h->initialized)
     claim_initial(h);
-    if (top_size(h) >= nb)
-      return 1;
-  }
   /* First ask for what is missing, expecting the pages to follow the
    * newest span. If other code grew memory in between, they start a new
    * span; a second request then asks for a whole new span's worth. */
-  for (int attempt = 0; attempt < 2; attempt++) {
-    uint64_t need = attempt == 0 && h->last_span
-                        ? (uint64_t)nb - top_size(h)
-                        : (uint64_t)nb + LM_SPAN_OVERHEAD;
-    uint64_t pages = (need + LM_PAGE_SIZE - 1) >> LM_PAGE_SIZE_LOG2;
-    uint64_t bytes = pages << LM_PAGE_SIZE_LOG2;
-    if (pages > LM_MAX_PAGES || (h->limit && h->heap_bytes + bytes > h->limit))
+  for (int attempt = 0;; attempt++) {
+    uint32_t top = top_size(h);
+    if (top >= nb)
+      return 1;
+    if (attempt == 2)
       return 0;
-    lm_off_t start = lm_pages_grow((uint32_t)pages);
+    /* 32-bit arithmetic is enough: nb <= LM_MAX_REQUEST + 16, so need
+     * and the page count (at most 2^16) cannot wrap. */
+    uint32_t need = attempt == 0 && h->last_span ? nb - top
+                                                 : nb + LM_SPAN_OVERHEAD;
+    uint32_t pages = ((need - 1) >> LM_PAGE_SIZE_LOG2) + 1;
+    /* At most 2^16 pages, whose bytes (2^32) wrap to 0: but all of memory
+     * can never be had (it already holds some), so every page source
+     * refuses them and returns 0 below. */
+    uint32_t bytes = pages << LM_PAGE_SIZE_LOG2;
+    if (h->limit && (uint64_t)h->heap_bytes + bytes > h->limit)
+      return 0;
+    lm_off_t start = lm_pages_grow(pages);
     if (!start)
       return 0;
     h->pages_grown += pages;
     h->grow_count++;
     /* Offsets are 32-bit: a span that would reach 4 GiB stops 16 bytes
      * short of it. */
-    uint64_t end = (uint64_t)start + bytes;
-    if (end > LM_OFF_LIMIT)
-      end = LM_OFF_LIMIT;
+    if (bytes > LM_OFF_LIMIT - start)
+      bytes = LM_OFF_LIMIT - start;
     if (h->last_span && start == span_end(heap_base(h), h->last_span))
-      extend_span(h, (uint32_t)(end - start));
-    else if (end - start >= LM_MIN_SPAN)
-      add_span(h, start, (lm_off_t)end);
-    if (top_size(h) >= nb)
-      return 1;
+      extend_span(h, bytes);
+    else if (bytes >= LM_MIN_SPAN)
+      add_span(h, start, start + bytes);
   }
-  return 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -173,8 +257,11 @@ static void use_block(lm_heap_t *h, lm_off_t b, uint32_t size, uint32_t nb) {
   }
 }
 
-/* A free block of at least nb bytes from the free lists, in use, or 0. */
-static lm_off_t take_from_bins(lm_heap_t *h, uint32_t nb) {
+/* A free block of at least nb bytes from the free lists, in use, or 0.
+ * Out of line: alloc_block's loop would otherwise be compiled with two
+ * copies of it. */
+__attribute__((noinline)) static lm_off_t take_from_bins(lm_heap_t *h,
+                                                       uint32_t nb) {
   uintptr_t base = heap_base(h);
   uint32_t c = bin_class(nb);
   lm_off_t b;
@@ -224,14 +311,19 @@ static lm_off_t take_from_top(lm_heap_t *h, uint32_t nb) {
   return t;
 }
 
-/* A block of nb bytes, in use, or 0 when memory cannot grow. */
+/* A block of nb bytes, in use, or 0 when memory cannot grow. Growing
+ * makes top big enough, except that the grow hook may add the memory as a
+ * free block instead: hence the second look at the free lists. */
 static lm_off_t alloc_block(lm_heap_t *h, uint32_t nb) {
-  lm_off_t b = take_from_bins(h, nb);
-  if (b)
-    return b;
-  if (top_size(h) < nb && !grow(h, nb))
-    return 0;
-  return take_from_top(h, nb);
+  for (;;) {
+    lm_off_t b = take_from_bins(h, nb);
+    if (b)
+      return b;
+    if (top_size(h) >= nb)
+      return take_from_top(h, nb);
+    if (!grow(h, nb))
+      return 0;
+  }
 }
 
 /* Frees block b (in use, valid): coalesces with free neighbours, then the
@@ -299,34 +391,57 @@ static lm_off_t payload_of(lm_heap_t *h, const void *ptr) {
   return heap_off(h, ptr);
 }
 
+/* block_at's reports, out of line: one short call where a pointer is
+ * refused. */
+__attribute__((noinline, cold)) static lm_off_t double_free(lm_heap_t *h,
+                                                           lm_off_t p,
+                                                           uint32_t size) {
+  lm_report(LM_REPORT_DOUBLE_FREE, "block is already free (double free)",
+            heap_ptr(h, p), size);
+  return 0;
+}
+
+__attribute__((noinline, cold)) static lm_off_t no_block(lm_heap_t *h,
+                                                        lm_off_t p) {
+  lm_report(LM_REPORT_INVALID_FREE, "no block starts at this pointer "
+            "(interior pointer, or its header was overwritten)",
+            heap_ptr(h, p), 0);
+  return 0;
+}
+
 /* The block whose payload is at offset p (not a slab object), or 0 after
  * reporting it when no live block starts there: already free (double
- * free), or a header no block can have (interior pointer, overwritten
- * header). O(1). */
-static lm_off_t block_at(lm_heap_t *h, lm_off_t p) {
+ * free), a header no block can have (interior pointer, overwritten
+ * header), or, with check_owner, a block of another heap or an arena's
+ * bytes. O(1). */
+static lm_off_t block_at(lm_heap_t *h, lm_off_t p, int check_owner) {
   lm_off_t b = block_from_payload(p);
   uint32_t hdr = hdr_get(heap_base(h), b);
   uint32_t size = hdr_size(hdr);
   int fits = size >= LM_MIN_BLOCK && size <= h->hi - LM_HEADER_SIZE - b;
   if (hdr_is_free(hdr) &&
       (hdr == LM_DEAD || b == h->top ||
-       (fits && word_get(heap_base(h), b + size - 4) == size))) {
-    lm_report(LM_REPORT_DOUBLE_FREE, "block is already free (double free)",
-              heap_ptr(h, p), size);
-    return 0;
-  }
-  if (hdr_is_free(hdr) || !fits || (hdr & LM_SLAB)) {
-    lm_report(LM_REPORT_INVALID_FREE, "no block starts at this pointer "
-              "(interior pointer, or its header was overwritten)",
-              heap_ptr(h, p), 0);
-    return 0;
-  }
+       (fits && word_get(heap_base(h), b + size - 4) == size)))
+    return double_free(h, p, size);
+  /* Another heap's block (or an arena's bytes) can look like one of ours:
+   * once other heaps exist, the owner hook says whose memory it is. (A
+   * slab object of another heap gets here too: its check word is keyed to
+   * its own heap, so slab_of did not take it.) */
+  if (hdr_is_free(hdr) || !fits || (hdr & LM_SLAB) ||
+      (check_owner && lm_owner_hook && !lm_owner_hook(h, p)))
+    return no_block(h, p);
   return b;
 }
 
 /* ---------------------------------------------------------------------
  * The malloc family
  * ------------------------------------------------------------------- */
+
+/* NULL with errno = ENOMEM: one call where a request fails. */
+__attribute__((noinline, cold)) static void *no_memory(void) {
+  errno = ENOMEM;
+  return NULL;
+}
 
 void *lm_heap_malloc(lm_heap_t *h, size_t size) {
   if (size <= LM_SLAB_MAX) {
@@ -336,15 +451,22 @@ void *lm_heap_malloc(lm_heap_t *h, size_t size) {
       return heap_ptr(h, slab_take(h, s, c));
     /* No slab could be had: a small block may still fit. */
   } else if (size > LM_MAX_REQUEST) {
-    errno = ENOMEM;
-    return NULL;
+    return no_memory();
   }
   lm_off_t b = alloc_block(h, block_size_for(size));
-  if (!b) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (!b)
+    return no_memory();
   return heap_ptr(h, block_payload(b));
+}
+
+/* lm_heap_free of the block at payload offset p once other heaps exist,
+ * one of which may own it. Reached by a tail call, so that lm_heap_free's
+ * own code (where the compiler inlines block_at) has no call more than
+ * before, and its path without other heaps costs one load and branch. */
+__attribute__((noinline)) static void free_owned(lm_heap_t *h, lm_off_t p) {
+  lm_off_t b = block_at(h, p, 1);
+  if (b)
+    lm_block_release(h, b);
 }
 
 void lm_heap_free(lm_heap_t *h, void *ptr) {
@@ -358,16 +480,18 @@ void lm_heap_free(lm_heap_t *h, void *ptr) {
     slab_put(h, s, p);
     return;
   }
-  lm_off_t b = block_at(h, p);
+  if (lm_owner_hook) { /* a tail call: the path without hooks is as before */
+    free_owned(h, p);
+    return;
+  }
+  lm_off_t b = block_at(h, p, 0);
   if (b)
     lm_block_release(h, b);
 }
 
 void *lm_heap_calloc(lm_heap_t *h, size_t count, size_t size) {
-  if (size && count > LM_MAX_REQUEST / size) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (size && count > LM_MAX_REQUEST / size)
+    return no_memory();
   size_t n = count * size;
   lm_off_t fresh = h->fresh; /* bytes from here up are still zero (I6) */
   char *p = lm_heap_malloc(h, n);
@@ -381,7 +505,8 @@ void *lm_heap_calloc(lm_heap_t *h, size_t count, size_t size) {
 
 /* realloc of a block (not a slab object) of bs bytes to nb bytes, in
  * place; 0 when it cannot be done in place. */
-static int resize_block(lm_heap_t *h, lm_off_t b, uint32_t bs, uint32_t nb) {
+INLINE_ONCE int resize_block(lm_heap_t *h, lm_off_t b, uint32_t bs,
+                             uint32_t nb) {
   uintptr_t base = heap_base(h);
   if (nb <= bs) {
     trim(h, b, bs, nb);
@@ -437,15 +562,13 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
     if (size <= have)
       return ptr;
   } else {
-    b = block_at(h, p);
+    b = block_at(h, p, 1);
     if (!b)
       return NULL;
     have = block_size(heap_base(h), b) - LM_HEADER_SIZE;
   }
-  if (size > LM_MAX_REQUEST) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (size > LM_MAX_REQUEST)
+    return no_memory();
   /* A block stays a block: it shrinks or grows in place when it can. */
   if (b && resize_block(h, b, have + LM_HEADER_SIZE, block_size_for(size)))
     return ptr;
@@ -494,17 +617,26 @@ void *lm_heap_aligned_alloc(lm_heap_t *h, size_t alignment, size_t size) {
   }
   if (alignment <= LM_ALIGN)
     return lm_heap_malloc(h, size);
-  if (size > LM_MAX_REQUEST - alignment) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (size > LM_MAX_REQUEST - alignment)
+    return no_memory();
   lm_off_t b = lm_block_alloc_aligned(h, (uint32_t)alignment,
                                       block_size_for(size));
-  if (!b) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (!b)
+    return no_memory();
   return heap_ptr(h, block_payload(b));
+}
+
+/* Through lm_heap_usable_size, which checks the pointer (and reports a
+ * bad one), so that the checks' code is not inlined once more. */
+int lm_heap_resize(lm_heap_t *h, void *ptr, size_t size) {
+  size_t have = lm_heap_usable_size(h, ptr);
+  if (!have || size > LM_MAX_REQUEST)
+    return 0;
+  lm_off_t p = heap_off(h, ptr);
+  if (slab_of(h, p))
+    return size <= have;
+  return resize_block(h, block_from_payload(p), (uint32_t)have + LM_HEADER_SIZE,
+                      block_size_for(size));
 }
 
 size_t lm_heap_usable_size(lm_heap_t *h, const void *ptr) {
@@ -521,6 +653,6 @@ size_t lm_heap_usable_size(lm_heap_t *h, const void *ptr) {
               ptr, 0);
     return 0;
   }
-  lm_off_t b = block_at(h, p);
+  lm_off_t b = block_at(h, p, 1);
   return b ? block_size(heap_base(h), b) - LM_HEADER_SIZE : 0;
 }

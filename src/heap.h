@@ -1,6 +1,7 @@
 /* The heap: all the state of one allocator instance in one struct, and the
  * operations on it. The default heap (the one malloc uses) is a
- * zero-initialised static in api.c; nothing else is global.
+ * zero-initialised static in api.c; the only other globals are the two
+ * hook pointers below, NULL unless heaps or arenas are created.
  *
  * Regions of a heap:
  *   - spans: contiguous runs of memory from the page source, linked in
@@ -11,6 +12,12 @@
  *     Every other free block is in exactly one free list (bins.h);
  *   - slabs (slab.h): used blocks cut into small objects of one size class;
  *     requests up to LM_SLAB_MAX bytes are served from them.
+ *
+ * Other heaps (lmalloc_heaps.h) are more structs of the same type, made by
+ * heaps.c. What they need from this core costs the default heap nothing
+ * until one exists: two hook pointers (below), NULL until heaps.c or
+ * arena.c installs them, so a program that never creates a heap links
+ * none of their code.
  *
  * Invariants (lm_check verifies each one):
  *   I1 the blocks of a span tile it from span_first_block to the marker;
@@ -33,11 +40,12 @@
 #include "bins.h"
 #include "block.h"
 #include "lmalloc.h"
+#include "lmalloc_heaps.h" /* lm_heap_t; included by lmalloc.h too */
 
 /* Small-object classes served by slabs: objects of 16, 32, ... bytes. */
 #define LM_SLAB_CLASSES 16
 
-typedef struct lm_heap {
+struct lm_heap {
   uintptr_t base;       /* lm_pages_base(): offsets are relative to it */
   lm_off_t top;         /* top block, 0 when there is none */
   lm_off_t fresh;       /* I6 */
@@ -53,7 +61,10 @@ typedef struct lm_heap {
   uint32_t key;         /* keys slab check words to this heap (slab.h) */
   lm_off_t slabs[LM_SLAB_CLASSES + 1]; /* per class 1..16: slabs with room */
   lm_bins_t bins;
-} lm_heap_t;
+  /* A heap made by lm_heap_create has more state right after this struct
+   * (lm_heap_ext_t, pool.h); the default heap has none, so it costs not
+   * a byte more than before heaps existed. */
+};
 
 /* The heap malloc uses. */
 extern lm_heap_t lm_default_heap;
@@ -66,6 +77,48 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size);
 void *lm_heap_aligned_alloc(lm_heap_t *h, size_t alignment, size_t size);
 void lm_heap_free(lm_heap_t *h, void *ptr);
 size_t lm_heap_usable_size(lm_heap_t *h, const void *ptr);
+
+/* Hooks for heaps other than the default one. NULL until the first heap
+ * or arena is created (pool.c's lm_pool_start installs them), so the
+ * default heap alone pays one load and branch where they are consulted,
+ * and a program that never creates a heap links none of their code.
+ *
+ * lm_grow_hook(h, nb) replaces grow: it must add memory to h (from the
+ * page pool, pool.h, or the page source) holding a free block of at least
+ * nb bytes, either as top or at the head of its free list, and return 1;
+ * or return 0 when there is none (the heap is then unchanged).
+ *
+ * lm_owner_hook(h, p) is asked, before a block is freed, resized or
+ * measured, whether payload offset p lies in memory h owns: 1 if so, else
+ * 0 (the caller reports the pointer). */
+extern int (*lm_grow_hook)(lm_heap_t *h, uint32_t nb);
+extern int (*lm_owner_hook)(lm_heap_t *h, lm_off_t p);
+
+/* Building blocks for the grow hook (heap.c). */
+
+/* Takes the start-up region (lm_pages_initial) and sets base and key: what
+ * the default heap does on its first grow. */
+void lm_heap_claim_initial(lm_heap_t *h);
+
+/* Adds the run [s, e) (16-aligned, no overlap with h's spans) to h: it
+ * extends the newest span when it follows it, becomes the newest span
+ * (and top) when it lies above every span, and otherwise becomes a span
+ * in address order between the others, or extends the span it follows,
+ * as one free block at the head of its list. `dirty`: the bytes are not
+ * known to be zero (a run given back by another heap), so fresh (I6)
+ * covers none of them. Returns 1, or 0 when the run is too small to be
+ * a span of its own (nothing changed). O(spans). */
+int lm_heap_add_run(lm_heap_t *h, lm_off_t s, lm_off_t e, int dirty);
+
+/* Size of h's top block (0 when there is none). */
+uint32_t lm_heap_top_size(const lm_heap_t *h);
+
+/* Resizes the allocation at ptr to `size` bytes in place: 1 on success
+ * (a slab object fits when size <= its object size; a block shrinks, or
+ * grows into a free right neighbour or top), 0 when it would have to move
+ * (nothing changed; errno untouched). A bad pointer is reported and gives
+ * 0. O(1), plus memory.grow. */
+int lm_heap_resize(lm_heap_t *h, void *ptr, size_t size);
 
 /* Block-level operations for slab.c (heap.c). */
 

@@ -47,6 +47,22 @@ uint32_t lm_pages_grow(uint32_t count);
  * non-contiguous. Returns 0 on success, -1 when memory cannot grow. */
 int lm_pages_foreign_grow(uint32_t count);
 
+/* Test hooks of the host page source only (pages_host.c): wasm and
+ * Emscripten builds do not define them, so only native tests and fuzzers
+ * may call them. */
+
+/* Fault injection: the next `n` calls to lm_pages_grow succeed (as far as
+ * memory allows) and the one after that fails once, as if memory.grow had
+ * failed; then injection is off again. n < 0 turns it off at once.
+ * Returns the previous setting: how many calls were still to succeed, or
+ * -1 when injection was off or its failure has happened. */
+int lm_pages_fail_after(int n);
+
+/* Gives every page back: memory returns to its start-up state (its
+ * initial pages, all zero; no fault injection). Only for a caller that
+ * also forgets every heap built on it (the fuzzer, between inputs). */
+void lm_pages_reset(void);
+
 /* Writes `len` bytes of text to the platform's error output (stderr), or
  * nowhere if it has none. Used only by the default report handler. */
 void lm_pages_write_error(const char *text, size_t len);

@@ -9,6 +9,9 @@
  *   an odd address (HEAP_BASE) and runs to the end of the second page.
  * - LM_HOST_MAX_PAGES in the environment caps memory (like a module's
  *   maximum), so tests can make memory.grow fail.
+ * - Test hooks (pages.h): lm_pages_fail_after makes one chosen grow fail
+ *   (fault injection at every point the core grows), lm_pages_reset gives
+ *   all memory back so a fuzzer starts each input on fresh memory.
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE under -std=c11 */
 #include <stdlib.h>
@@ -25,6 +28,7 @@ _Static_assert(HEAP_BASE < INITIAL_PAGES * LM_PAGE_SIZE, "inside memory");
 static uintptr_t memory;   /* start of the reserved range */
 static uint32_t pages;     /* pages readable and writable */
 static uint32_t max_pages; /* the most pages memory may have */
+static int fail_countdown = -1; /* lm_pages_fail_after: grows left to succeed */
 
 static void open_memory(void) {
   if (memory)
@@ -68,12 +72,35 @@ static int64_t grow_memory(uint32_t count) {
 }
 
 uint32_t lm_pages_grow(uint32_t count) {
+  if (fail_countdown >= 0 && fail_countdown-- == 0)
+    return 0; /* injected failure; fail_countdown is now -1 (off) */
   int64_t old = grow_memory(count);
   return old < 0 ? 0 : (uint32_t)((uint64_t)old << LM_PAGE_SIZE_LOG2);
 }
 
 int lm_pages_foreign_grow(uint32_t count) {
   return grow_memory(count) < 0 ? -1 : 0;
+}
+
+int lm_pages_fail_after(int n) {
+  int old = fail_countdown;
+  fail_countdown = n < 0 ? -1 : n;
+  return old;
+}
+
+void lm_pages_reset(void) {
+  fail_countdown = -1;
+  if (!memory)
+    return;
+  /* A fresh mapping over every page grown so far: zero, no access. */
+  size_t used = (size_t)pages << LM_PAGE_SIZE_LOG2;
+  if (mmap((void *)memory, used, PROT_NONE,
+           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+           0) == MAP_FAILED ||
+      mprotect((void *)memory, INITIAL_PAGES * (size_t)LM_PAGE_SIZE,
+               PROT_READ | PROT_WRITE))
+    abort();
+  pages = INITIAL_PAGES;
 }
 
 void lm_pages_write_error(const char *text, size_t len) {

@@ -128,7 +128,9 @@ int main(void) {
   double t0 = tl_now();
   printf("memory at start: %zu pages\n", pages());
 
-  size_t sizes[] = {64 * MiB, MiB, 64 * 1024, 4096, 256, 64, 16};
+  /* Down to 1 byte: when malloc(16) fails (it would take a 32-byte block)
+   * a 16-byte free block may remain, which malloc(1) can still have. */
+  size_t sizes[] = {64 * MiB, MiB, 64 * 1024, 4096, 256, 64, 16, 1};
   for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
     size_t got = fill_with(sizes[k]);
     printf("%9zu-byte blocks: %zu more, memory now %zu pages\n", sizes[k], got,
