@@ -11,11 +11,24 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 # --- Build what web/ needs -------------------------------------------------
-# For now the page only needs the wasi preset build (build/wasi).
-# PLAYGROUND BUILD STEP: add the playground's own module build here (e.g. a
-# reactor .wasm copied into wasm/) once web/ uses one.
+# PLAYGROUND BUILD STEP. The page (web/app.mjs) loads the project's JS API,
+# wasm/lmalloc.mjs, with wasm/dist/lmalloc-debug.wasm, which the wasi preset
+# builds and copies there (target lmalloc_wasm_dist, part of ALL). web/
+# itself is plain ES modules: nothing to bundle.
 cmake --preset wasi >/dev/null
 cmake --build --preset wasi -j2
+for f in wasm/lmalloc.mjs wasm/dist/lmalloc-debug.wasm; do
+  if [ ! -f "$f" ]; then
+    echo "start: $f is missing after the wasi build; the playground needs it" >&2
+    exit 1
+  fi
+done
+# The replay page (web/replay.html): the bundled traces and the comparison's
+# allocator modules (lmalloc, dlmalloc, emmalloc built with emcc) in
+# build/web/; rebuilt only when stale (web/build.mjs says what and why).
+# A failure there leaves the playground itself working, so it only warns.
+node web/build.mjs ||
+  echo "start: build/web/ is incomplete (see above): the replay page will say what is missing" >&2
 # ----------------------------------------------------------------------------
 
 exec node scripts/serve.mjs

@@ -1,0 +1,117 @@
+// The wasm modules themselves: exactly the imports wasm/module.c declares
+// (nothing from WASI), the exports lmalloc.mjs calls, and how the module
+// can be given to createHeap (default path, bytes, URL, file path,
+// WebAssembly.Module).
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+
+import { createHeap } from '../../wasm/lmalloc.mjs';
+import { BUILDS, built } from './helpers.mjs';
+
+const EXPECTED_IMPORTS = [
+  { module: 'env', name: 'memory', kind: 'memory' },
+  { module: 'env', name: '__indirect_function_table', kind: 'table' },
+  { module: 'env', name: '__stack_pointer', kind: 'global' },
+  { module: 'env', name: '__memory_base', kind: 'global' },
+  { module: 'env', name: '__table_base', kind: 'global' },
+  { module: 'env', name: 'report', kind: 'function' },
+  { module: 'env', name: 'walk_entry', kind: 'function' },
+  { module: 'GOT.mem', name: '__heap_base', kind: 'global' },
+];
+
+const EXPECTED_EXPORTS = [
+  '__wasm_apply_data_relocs',
+  'lm_aligned_alloc',
+  'lm_calloc',
+  'lm_check',
+  'lm_free',
+  'lm_malloc',
+  'lm_realloc',
+  'lm_set_heap_limit',
+  'lm_usable_size',
+  'lmjs_debug',
+  'lmjs_start',
+  'lmjs_stats',
+  'lmjs_walk',
+];
+
+const sortImports = (list) =>
+  [...list].sort((a, b) => `${a.module}.${a.name}`.localeCompare(`${b.module}.${b.name}`));
+
+for (const build of BUILDS) {
+  describe(`${build.name} module`, () => {
+    const bytes = readFileSync(built[build.name]);
+    const module = new WebAssembly.Module(bytes);
+
+    test('imports exactly what module.c declares, nothing from WASI', () => {
+      const imports = WebAssembly.Module.imports(module);
+      assert.deepEqual(sortImports(imports), sortImports(EXPECTED_IMPORTS));
+      assert.ok(!imports.some((i) => i.module.startsWith('wasi')), 'no WASI import');
+    });
+
+    test('exports what lmalloc.mjs calls', () => {
+      const names = WebAssembly.Module.exports(module).map((e) => e.name).sort();
+      assert.deepEqual(names, EXPECTED_EXPORTS);
+    });
+
+    test('is position-independent (has a dylink.0 section)', () => {
+      assert.equal(WebAssembly.Module.customSections(module, 'dylink.0').length, 1);
+    });
+
+    test('loads from bytes, a file URL, a path and a WebAssembly.Module', async () => {
+      const sources = [bytes, pathToFileURL(built[build.name]), built[build.name], module];
+      for (const source of sources) {
+        const heap = await createHeap({ module: source, debug: build.debug });
+        const p = heap.malloc(100);
+        heap.write(p, [1, 2, 3]);
+        assert.deepEqual([...heap.read(p, 3)], [1, 2, 3]);
+        heap.free(p);
+        assert.equal(heap.check(), 0);
+      }
+    });
+  });
+}
+
+test('the default module is dist/lmalloc.wasm; debug: true picks lmalloc-debug.wasm', async () => {
+  const release = await createHeap();
+  const debug = await createHeap({ debug: true });
+  assert.equal(release.debug, false);
+  assert.equal(debug.debug, true);
+  // Only the debug heap refuses an access outside every live block.
+  const p = release.malloc(16);
+  const q = debug.malloc(16);
+  assert.equal(release.bytes(p + 64, 4).length, 4);
+  assert.throws(() => debug.bytes(q + 4096, 4), { name: 'InvalidPointerError' });
+});
+
+test('debug must match the module; left out, it follows the module', async () => {
+  const releaseBytes = readFileSync(built.release);
+  const debugBytes = readFileSync(built.debug);
+  await assert.rejects(createHeap({ module: releaseBytes, debug: true }), /needs lmalloc-debug\.wasm/);
+  await assert.rejects(createHeap({ module: debugBytes, debug: false }), /needs lmalloc\.wasm/);
+  assert.equal((await createHeap({ module: debugBytes })).debug, true);
+  assert.equal((await createHeap({ module: releaseBytes })).debug, false);
+});
+
+test('a module that cannot be found fails with the build command in the message', async () => {
+  await assert.rejects(createHeap({ module: '/nonexistent/lmalloc.wasm' }), /cmake --preset wasi/);
+});
+
+test('a wasm module that is not lmalloc is refused', async () => {
+  // (module) : the smallest valid module.
+  const empty = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+  await assert.rejects(createHeap({ module: empty }), /not lmalloc\.wasm/);
+});
+
+test('each heap is independent', async () => {
+  const a = await createHeap();
+  const b = await createHeap();
+  const p = a.malloc(32);
+  a.write(p, [42]);
+  assert.equal(b.stats().usedBlocks, 0);
+  assert.notEqual(a.memory, b.memory);
+  a.free(p);
+});

@@ -1,0 +1,357 @@
+// End-to-end tests of the replay page (web/replay.html) in real headless
+// Chromium (/usr/bin/chromium through npm playwright-core, flags of
+// TOOLCHAIN.md trap 5), served by scripts/serve.mjs on a free port. The
+// expected figures come from tests/web/replay-fixture.mjs: the benchmark
+// harness (bench/replay.c) run on the same trace, and lmalloc.wasm replayed
+// by an independent loop in Node. Screenshots: build/test-artifacts/web/.
+//
+// Runtime: one test plays a whole bundled trace (perl-wordfreq, 0.17 M
+// operations) on lmalloc, one plays the largest (jq-transform, 1.58 M) for
+// a few seconds to check that the page stays responsive; the others use
+// the first operations of a trace.
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { startServer } from '../../scripts/serve.mjs';
+import { artifactDir } from '../web/helpers.mjs';
+import {
+  ensureWebBuild, harnessProblems, nodeLmalloc, opsOf, prefixFile, runHarness, traceFile,
+} from '../web/replay-fixture.mjs';
+
+const CHROMIUM = process.env.LM_CHROMIUM ?? '/usr/bin/chromium';
+const FLAGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run',
+];
+
+let chromium = null;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch {
+  // reported through `skip` below
+}
+const skip = !chromium ? 'npm playwright-core is not installed (scripts/setup.sh installs it)'
+  : !existsSync(CHROMIUM) ? `${CHROMIUM} is missing (scripts/setup.sh installs chromium)` : false;
+
+let server;
+let url;
+let browser;
+let manifest;
+const shots = skip ? null : artifactDir();
+
+before(async () => {
+  if (skip) return;
+  manifest = ensureWebBuild();
+  ({ server, url } = await startServer({ port: 0, host: '127.0.0.1' }));
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.closeAllConnections?.();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
+});
+
+// A fresh replay page at 1366x768; page errors fail the test.
+async function openReplay(t, hash = '') {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  t.after(async () => {
+    await context.close();
+    assert.deepEqual(errors, [], 'no errors in the page');
+  });
+  await page.goto(`${url}replay.html${hash}`);
+  await page.evaluate(() => window.__replay.ready);
+  await page.evaluate(() => window.__replay.settle());
+  return page;
+}
+
+const R = (page, fn, arg) => page.evaluate(fn, arg);
+const shot = (page, name) => page.screenshot({ path: join(shots, name) });
+
+// What the map shows, block by block, with the trace's names.
+const shown = (page) => R(page, () => window.__replay.snapshot().entries.map((e) => [e.kind, e.ptr, e.size, e.used, e.requested ?? null, e.traceId ?? null]));
+const statCells = (page) => R(page, () => Object.fromEntries([...document.querySelectorAll('#stats td')].map((td) => [td.dataset.stat, Number(td.dataset.value)])));
+// The state's figures: everything but the time per operation (a measurement).
+const stateCells = async (page) => {
+  const { nsPerOp, ...rest } = await statCells(page);
+  return rest;
+};
+
+test('a bundled trace played to the end: the stats equal the harness and the same wasm in Node', { skip, timeout: 180000 }, async (t) => {
+  const page = await openReplay(t, '#trace=perl-wordfreq');
+  const count = await R(page, () => window.__replay.count);
+  assert.equal(count, 173577);
+  assert.equal(await page.locator('#trace-info dd[data-field="format"]').textContent(), 'lmtrace v1');
+  await R(page, () => window.__replay.play(Infinity));
+  assert.equal(await R(page, () => window.__replay.untilStopped()), count);
+  await shot(page, 'replay-end.png');
+
+  const text = (await import('node:fs')).readFileSync(traceFile('perl-wordfreq'), 'utf8');
+  const want = await nodeLmalloc(opsOf(text));
+  const harness = runHarness('lmalloc', traceFile('perl-wordfreq')) ?? runHarness('dlmalloc', traceFile('perl-wordfreq'));
+  assert.ok(harness, `a harness program is needed: ${harnessProblems.join('; ')}`);
+  const f = await R(page, () => window.__replay.figures());
+  // The trace's figures, counted as bench/replay.c counts them.
+  assert.equal(f.peakLiveBytes, harness.peak_live_bytes);
+  assert.equal(f.liveBytes, harness.live_bytes_end);
+  assert.equal(f.liveBlocks, harness.live_blocks_end);
+  // lmalloc's own: the same wasm replayed in Node by another loop.
+  assert.equal(f.heapPages, want.pagesGrown);
+  const cells = await statCells(page);
+  for (const k of ['heapBytes', 'usedBytes', 'freeBytes', 'overheadBytes', 'largestFree', 'growCount', 'slabs']) {
+    assert.equal(cells[k], want.stats[k], `stats panel ${k}`);
+  }
+  assert.equal(cells.peakLiveBytes, harness.peak_live_bytes);
+  assert.equal(cells.heapPages, want.pagesGrown);
+  assert.equal(cells.check, 0, 'lm_check finds nothing');
+  const blocks = (await shown(page)).map((e) => e.slice(0, 4));
+  assert.deepEqual(blocks, want.blocks.map((e) => [e.kind, e.ptr, e.size, e.used]));
+  t.diagnostic(`perl-wordfreq on lmalloc.wasm: ${f.heapPages} pages grown, peak live ${f.peakLiveBytes} B, ${f.nsPerOp.toFixed(0)} ns/op (JS API)`);
+});
+
+test('time travel: stepping back returns an earlier state exactly', { skip, timeout: 120000 }, async (t) => {
+  const page = await openReplay(t, '#trace=perl-wordfreq&step=30000');
+  assert.equal(await R(page, () => window.__replay.step), 30000);
+  const first = { map: await shown(page), stats: await stateCells(page) };
+  await R(page, () => window.__replay.goto(120000));
+  assert.equal(await R(page, () => window.__replay.step), 120000);
+  assert.notDeepEqual(await shown(page), first.map);
+  await R(page, () => window.__replay.goto(30000));
+  assert.deepEqual({ map: await shown(page), stats: await stateCells(page) }, first);
+  assert.ok((await R(page, () => window.__replay.figures().restores)) >= 1, 'restored from a snapshot');
+
+  // One step back and forward with the buttons.
+  await page.click('#step-back');
+  await page.waitForFunction(() => window.__replay.step === 29999);
+  await R(page, () => window.__replay.settle());
+  const text = (await import('node:fs')).readFileSync(traceFile('perl-wordfreq'), 'utf8');
+  const want = await nodeLmalloc(opsOf(text).slice(0, 30000), [29999, 30000]);
+  const liveShown = async () => (await shown(page)).filter((e) => e[5] !== null).map((e) => [e[5], e[1]]).sort((x, y) => x[0] - y[0]);
+  assert.deepEqual(await liveShown(), want.live.get(29999).map(([id, p]) => [id, p]));
+  await page.click('#step-fwd');
+  await page.waitForFunction(() => window.__replay.step === 30000);
+  await R(page, () => window.__replay.settle());
+  assert.deepEqual({ map: await shown(page), stats: await stateCells(page) }, first);
+  assert.deepEqual(await liveShown(), want.live.get(30000).map(([id, p]) => [id, p]));
+  // The operations list marks the one that step 30000 performed.
+  const [op, id, size] = opsOf(text)[29999];
+  const code = { a: `p[${id}] = malloc(${size});`, c: `p[${id}] = calloc(1, ${size});`, r: `p[${id}] = realloc(p[${id}], ${size});`, f: `free(p[${id}]);` }[op];
+  assert.equal(await page.locator('#ops li.current code').textContent(), code);
+  assert.equal(await page.locator('#ops li.current').getAttribute('value'), '30000');
+  await shot(page, 'replay-step.png');
+});
+
+test('two steps compared: blocks that appeared, moved and were freed', { skip, timeout: 120000 }, async (t) => {
+  const { text } = prefixFile('gcc-cc1', 60000);
+  const page = await openReplay(t);
+  await R(page, (s) => window.__replay.openText(s, 'gcc-cc1-60000'), text);
+  const A = 10000; // gcc-cc1 reallocs three blocks to new places in between
+  const B = 50000;
+  const want = await nodeLmalloc(opsOf(text), [A, B]);
+  const a = new Map(want.live.get(A).map(([id, p, born]) => [id, { p, born }]));
+  const b = new Map(want.live.get(B).map(([id, p, born]) => [id, { p, born }]));
+  const same = [...b].filter(([id, x]) => a.get(id)?.born === x.born);
+  const expected = {
+    appeared: b.size - same.length,
+    freed: a.size - same.length,
+    moved: same.filter(([id, x]) => a.get(id).p !== x.p).length,
+  };
+  await page.fill('#mark-a', String(A));
+  await page.fill('#mark-b', String(B));
+  await page.click('#diff-go');
+  await page.waitForFunction(() => document.querySelectorAll('#diff-summary li[data-kind]').length === 5);
+  await R(page, () => window.__replay.settle());
+  const counts = await R(page, () => Object.fromEntries([...document.querySelectorAll('#diff-summary li[data-kind]')]
+    .map((li) => [li.dataset.kind, Number(li.textContent.replace(/,/g, '').match(/\d+/)[0])])));
+  assert.equal(counts.appeared, expected.appeared);
+  assert.equal(counts.freed, expected.freed);
+  assert.equal(counts.moved, expected.moved);
+  assert.ok(expected.appeared > 0 && expected.freed > 0 && expected.moved > 0, 'the steps differ in every way');
+  assert.equal(await R(page, () => window.__replay.step), B);
+  assert.ok((await R(page, () => window.__replay.lastDraw().overlays)) > 0, 'outlined in the map');
+  await shot(page, 'replay-diff.png');
+});
+
+test('allocators side by side: three maps, heap sizes and figures equal to the harness', { skip, timeout: 180000 }, async (t) => {
+  const n = 150000;
+  const { path, text } = prefixFile('gcc-cc1', n);
+  const page = await openReplay(t);
+  await R(page, (s) => window.__replay.openText(s, 'gcc-cc1-150000'), text);
+  await page.click('#tab-compare');
+  await page.waitForFunction(() => document.querySelectorAll('#compare-maps canvas').length === 3);
+  await R(page, () => window.__replay.play(Infinity));
+  assert.equal(await R(page, () => window.__replay.untilStopped()), n);
+  await R(page, () => window.__replay.settle());
+  const figures = await R(page, () => window.__replay.compareFigures());
+  assert.deepEqual(figures.map((f) => f.name), manifest.allocators.map((a) => a.name));
+  const maps = await R(page, () => [...document.querySelectorAll('#compare-maps canvas')].map((c) => ({
+    name: c.dataset.allocator, heapPages: Number(c.dataset.heapPages), step: Number(c.dataset.step),
+    caption: c.closest('figure').querySelector('figcaption').textContent,
+  })));
+  assert.equal(maps.length, 3);
+  const table = await R(page, () => Object.fromEntries([...document.querySelectorAll('#compare-table tbody tr')].map((tr) => [
+    tr.dataset.key, [...tr.querySelectorAll('td')].map((td) => td.dataset.value)])));
+  const lines = [];
+  for (const [k, f] of figures.entries()) {
+    assert.equal(maps[k].name, f.name);
+    assert.equal(maps[k].step, n);
+    assert.equal(maps[k].heapPages, f.heapPages, 'the map shows its heap size');
+    assert.match(maps[k].caption, new RegExp(`${f.heapPages} pages`));
+    assert.equal(Number(table.heapPages[k]), f.heapPages);
+    assert.equal(Number(table.peakLiveBytes[k]), f.peakLiveBytes);
+    const h = runHarness(f.name, path);
+    if (!h) {
+      t.diagnostic(`${f.name}: no harness program (${harnessProblems.join('; ')}): not compared`);
+      continue;
+    }
+    assert.equal(f.heapPages, h.heap_pages, `${f.name}: heap pages grown, page vs harness`);
+    assert.equal(f.growthBytes, h.break_end - h.break_start, `${f.name}: break moved`);
+    assert.equal(f.peakLiveBytes, h.peak_live_bytes, `${f.name}: peak live bytes`);
+    lines.push(`${f.name} ${f.heapPages} pages (harness ${h.heap_pages}), peak ${f.peakLiveBytes} (harness ${h.peak_live_bytes})`);
+  }
+  t.diagnostic(lines.join('; '));
+  await shot(page, 'replay-compare.png');
+});
+
+test('a CS:APP malloc-lab file opened from disk is replayed', { skip, timeout: 60000 }, async (t) => {
+  // A seeded random malloc-lab trace with its four-number header.
+  let seed = 7;
+  const rnd = (n) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const lines = [];
+  const live = [];
+  let next = 0;
+  for (let i = 0; i < 3000; i++) {
+    const r = rnd(10);
+    if (live.length && r < 3) {
+      const id = live.splice(rnd(live.length), 1)[0];
+      lines.push(`f ${id}`);
+    } else if (live.length && r < 5) {
+      lines.push(`r ${live[rnd(live.length)]} ${1 + rnd(3000)}`);
+    } else {
+      lines.push(`a ${next} ${1 + rnd(r === 9 ? 40000 : 300)}`);
+      live.push(next++);
+    }
+  }
+  const text = `100000\n${next}\n${lines.length}\n1\n${lines.join('\n')}\n`;
+  const page = await openReplay(t);
+  // A file that is not a trace is refused with the line that is wrong.
+  await page.setInputFiles('#file-input', { name: 'broken.rep', mimeType: 'text/plain', buffer: Buffer.from('a 0 10\nf 1\n') });
+  await page.waitForFunction(() => document.querySelector('#status').classList.contains('error'));
+  assert.match(await page.locator('#status').textContent(), /broken\.rep: line 2: f of id 1, which is not live/);
+  await R(page, () => { window.__replay.state.errors.length = 0; });
+  await page.setInputFiles('#file-input', { name: 'random.rep', mimeType: 'text/plain', buffer: Buffer.from(text) });
+  await page.waitForFunction(() => document.querySelector('#trace-info dd[data-field="format"]')?.textContent === 'CS:APP malloc-lab');
+  assert.equal(await R(page, () => window.__replay.count), lines.length);
+  assert.equal(await page.locator('#trace-select').evaluate((s) => s.selectedOptions[0].textContent), 'your file: random.rep');
+  await R(page, (n) => window.__replay.goto(n), lines.length);
+  const want = await nodeLmalloc(opsOf(text));
+  assert.deepEqual((await shown(page)).map((e) => e.slice(0, 4)), want.blocks.map((e) => [e.kind, e.ptr, e.size, e.used]));
+  await shot(page, 'replay-csapp.png');
+});
+
+test('a share link reproduces a user trace at its step; Export gives the trace back', { skip, timeout: 60000 }, async (t) => {
+  const text = 'lmtrace v1 ids 4 ops 8\na 0 100\na 1 3000\nc 2 64\nf 0\nr 1 9000\nm 3 256 100\nf 2\na 0 24\n';
+  const page = await openReplay(t);
+  await R(page, (s) => window.__replay.openText(s, 'tiny'), text);
+  await R(page, () => window.__replay.goto(6));
+  const link = await R(page, () => window.__replay.share());
+  assert.match(link, /replay\.html#t=[A-Za-z0-9_-]+&step=6$/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  assert.equal(download.suggestedFilename(), 'tiny.trace');
+  const exported = (await import('node:fs')).readFileSync(await download.path(), 'utf8');
+  assert.equal(exported, text);
+  const before = await shown(page);
+  const other = await openReplay(t, link.slice(link.indexOf('#')));
+  assert.equal(await R(other, () => window.__replay.step), 6);
+  assert.equal(await R(other, () => window.__replay.count), 8);
+  assert.deepEqual(await shown(other), before);
+  // A bundled trace's link names the trace and the view.
+  await R(other, () => window.__replay.selectTab('compare'));
+  const bundled = await openReplay(t, '#trace=sqlite&step=5000&view=compare');
+  assert.equal(await R(bundled, () => window.__replay.step), 5000);
+  assert.equal(await bundled.locator('#tab-compare').getAttribute('aria-selected'), 'true');
+});
+
+test('the playground exports its steps as a trace and opens them in the replay page', { skip, timeout: 60000 }, async (t) => {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.evaluate(() => window.__lmalloc.ready);
+  for (const op of [
+    { op: 'malloc', size: 200, name: 'a' }, { op: 'calloc', count: 8, size: 32, name: 'b' },
+    { op: 'free', target: { ref: 'a' } }, { op: 'free', target: { ref: 'a' } },
+    { op: 'realloc', target: { ref: 'b' }, size: 5000 }, { op: 'aligned', align: 256, size: 100, name: 'c' },
+  ]) await page.evaluate((o) => window.__lmalloc.apply(o), op);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-trace')]);
+  const text = (await import('node:fs')).readFileSync(await download.path(), 'utf8');
+  assert.match(text, /^lmtrace v1 ids 2 ops 5\n# lmalloc playground session: 6 steps, 5 allocation calls\na 0 200\nc 1 256\nf 0\nr 1 5000\nm 0 256 100\n$/);
+  // Its share link reproduces the steps in a fresh playground.
+  const link = await page.evaluate(() => window.__lmalloc.shareLink());
+  const again = await context.newPage();
+  await again.goto(link);
+  await again.evaluate(() => window.__lmalloc.ready);
+  await again.waitForFunction(() => window.__lmalloc.session.steps.length === 6);
+  assert.deepEqual(await again.evaluate(() => window.__lmalloc.blocks()), await page.evaluate(() => window.__lmalloc.blocks()));
+  await page.click('#to-replay');
+  await page.waitForURL(/replay\.html#t=/);
+  await page.evaluate(() => window.__replay.ready);
+  await page.evaluate(() => window.__replay.settle());
+  assert.equal(await page.evaluate(() => window.__replay.count), 5);
+  assert.equal(await page.evaluate(() => window.__replay.step), 5, 'the link asks for step 6 of 5: the end');
+  const want = await nodeLmalloc(opsOf(text));
+  assert.deepEqual((await shown(page)).map((e) => e.slice(0, 4)), want.blocks.map((e) => [e.kind, e.ptr, e.size, e.used]));
+  await page.screenshot({ path: join(shots, 'replay-from-playground.png') });
+  assert.deepEqual(errors, []);
+});
+
+test('1.58 M operations (jq-transform): the page stays responsive while playing and travelling', { skip, timeout: 180000 }, async (t) => {
+  const page = await openReplay(t, '#trace=jq-transform');
+  assert.equal(await R(page, () => window.__replay.count), 1580099);
+  // Frames keep coming while the worker replays at full speed.
+  const run = await R(page, async () => {
+    const gaps = [];
+    let last = performance.now();
+    let running = true;
+    const loop = (now) => {
+      gaps.push(now - last);
+      last = now;
+      if (running) requestAnimationFrame(loop);
+    };
+    requestAnimationFrame(loop);
+    window.__replay.play(Infinity);
+    await new Promise((r) => setTimeout(r, 4000));
+    running = false;
+    const step = window.__replay.step;
+    window.__replay.pause();
+    gaps.sort((a, b) => b - a);
+    return { step, frames: gaps.length, worst: gaps[0], median: gaps[gaps.length >> 1] };
+  });
+  t.diagnostic(`4 s of playing: step ${run.step}, ${run.frames} frames, median gap ${run.median.toFixed(0)} ms, worst ${run.worst.toFixed(0)} ms`);
+  assert.ok(run.step > 100000, `the replay advanced (${run.step})`);
+  assert.ok(run.frames > 60, `frames kept coming (${run.frames} in 4 s)`);
+  assert.ok(run.worst < 1500, `no frame waited 1.5 s (worst ${run.worst.toFixed(0)} ms)`);
+  // Far jumps, forwards and back, each in a moment.
+  for (const step of [1500000, 200000, 1200000]) {
+    const t0 = Date.now();
+    assert.equal(await R(page, (s) => window.__replay.goto(s), step), step);
+    t.diagnostic(`goto ${step}: ${Date.now() - t0} ms`);
+  }
+  const f = await R(page, () => window.__replay.figures());
+  assert.ok(f.snapshots.bytes <= 160 * 2 ** 20, 'snapshots stay within their budget');
+  await shot(page, 'replay-jq.png');
+});

@@ -1,0 +1,238 @@
+// Types for lmalloc.mjs: lmalloc, a memory allocator for WebAssembly linear
+// memory, as an ES module. Pointers and sizes are plain numbers (wasm32
+// addresses, 0 .. 2^32 - 1); 0 is the null pointer.
+
+/** Options of createHeap. */
+export interface HeapOptions {
+  /**
+   * Pages (64 KiB) lmalloc takes at start-up for its static data, its stack
+   * and the first heap region. With a memory of its own this is the
+   * memory's initial size; with a host's memory, how many pages it grows
+   * that memory by. Default and minimum: what data and stack need (1 page).
+   */
+  initialPages?: number;
+  /**
+   * With a memory of its own: the memory's maximum, in pages (default: none,
+   * up to 4 GiB). With a host's memory: a cap on the heap
+   * (lm_set_heap_limit(maximumPages * 65536)); the memory keeps its own
+   * maximum.
+   */
+  maximumPages?: number;
+  /**
+   * A host's memory to share (not a shared one). lmalloc grows it by whole
+   * pages at start-up, keeps its data and stack there, and from then on
+   * only uses pages it grew itself: it never hands out or writes a byte the
+   * host owns, and keeps working when the host grows the memory too. Do not
+   * share a memory whose other users take memory through Emscripten's sbrk,
+   * which assumes it owns every page above its break.
+   */
+  memory?: WebAssembly.Memory;
+  /**
+   * Load lmalloc-debug.wasm and check every pointer and every memory access
+   * against a map of live blocks (see Heap). Default: false, or with a
+   * `module` given, that module's build; an explicit value must match the
+   * module's build.
+   */
+  debug?: boolean;
+  /**
+   * The wasm module: a compiled WebAssembly.Module, its bytes, or where to
+   * load it from (a URL; in Node also a file path). Default: dist/lmalloc.wasm
+   * (or dist/lmalloc-debug.wasm) next to lmalloc.mjs.
+   */
+  module?: WebAssembly.Module | BufferSource | URL | string;
+  /** Same as calling heap.onGrow(onGrow) at once; with a host's memory it
+   * also sees the start-up growth (cause "createHeap"). */
+  onGrow?: (event: GrowEvent) => void;
+}
+
+/** Memory grew (detected by comparing memory.buffer.byteLength around every
+ * call into wasm). */
+export interface GrowEvent {
+  oldPages: number;
+  newPages: number;
+  /** The heap method whose call grew memory ("malloc", "calloc",
+   * "realloc", "alignedAlloc", ...); "external" when something else grew it
+   * between two calls; "createHeap" for the start-up reservation. */
+  cause: string;
+  /** The size the call asked for (calloc: count * size), if any. */
+  requestedSize: number | undefined;
+}
+
+/** lm_stats, field by field (lmalloc.h: heap_bytes -> heapBytes, ...). */
+export interface HeapStats {
+  /** Bytes taken from memory (all spans). */
+  heapBytes: number;
+  /** Pages obtained through memory.grow by the allocator. */
+  pagesGrown: number;
+  /** Successful memory.grow calls by the allocator. */
+  growCount: number;
+  /** Contiguous spans (more than 1 when others grew memory in between). */
+  spans: number;
+  /** Usable bytes of allocations. */
+  usedBytes: number;
+  /** Allocations (used blocks and used slab objects). */
+  usedBlocks: number;
+  /** Free blocks (headers included) plus free slab objects. */
+  freeBytes: number;
+  /** Free blocks (slab objects not counted). */
+  freeBlocks: number;
+  /** Headers, span markers, slab headers, slack. */
+  overheadBytes: number;
+  /** Largest free block, header included. */
+  largestFree: number;
+  /** Slabs of small objects. */
+  slabs: number;
+}
+
+/** One entry of the heap walk (lm_walk), in address order. */
+export interface BlockInfo {
+  /** What malloc returned (payload or object address). */
+  ptr: number;
+  /** First byte of the block; 0 for slab objects. */
+  header: number;
+  /** Whole block, header included; for objects, the object size. */
+  size: number;
+  /** Bytes usable at ptr. */
+  usable: number;
+  used: boolean;
+  /** "slab": a block holding small objects, followed by one "object"
+   * entry per slot. */
+  kind: 'block' | 'slab' | 'object';
+  /** Index of the contiguous span, 0-based, in address order. */
+  span: number;
+}
+
+/** A checker finding (lm_check). */
+export interface CheckFinding {
+  message: string;
+  address: number;
+}
+
+export type TypedArrayConstructor<T> = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+};
+
+/**
+ * A heap in wasm linear memory.
+ *
+ * Errors (all extend LmallocError, except the RangeError and TypeError
+ * noted): sizes, alignments and pointers are validated before any wasm
+ * call. Both builds detect, through the C core's O(1) checks: double free
+ * of a block, free of a foreign or misaligned pointer, and most interior
+ * pointers. Only the debug build (debug: true) also sees:
+ *   - UseAfterFreeError when bytes/read/write/view/strings touch a freed
+ *     block, and DoubleFreeError for a small object whose slab was already
+ *     given back (release: InvalidPointerError);
+ *   - InvalidPointerError for any interior pointer (release misses one
+ *     whose 4 preceding bytes look like a valid block header) and for
+ *     helper accesses outside every live block;
+ *   - RangeError for helper accesses that run past a block's usable end
+ *     (release only checks the end of memory).
+ * A double free of a pointer whose memory was allocated again in between
+ * frees the new block in both builds: it is a valid pointer again.
+ */
+export interface Heap {
+  /** The linear memory (its buffer changes when it grows: make views
+   * through the helpers below, or re-create them after every call). */
+  readonly memory: WebAssembly.Memory;
+  /** Whether this is the debug build. */
+  readonly debug: boolean;
+
+  /** At least `size` bytes, 16-aligned. malloc(0) returns a unique block.
+   * Throws InvalidSizeError, AllocationError (out of memory). O(1). */
+  malloc(size: number): number;
+  /** malloc, but returns 0 when out of memory (bad sizes still throw). */
+  tryMalloc(size: number): number;
+  /** count * size zeroed bytes. InvalidSizeError also when the product is
+   * beyond 4 GiB. */
+  calloc(count: number, size: number): number;
+  /** Resizes, keeping min(old, new) bytes; may move. realloc(0, n) is
+   * malloc(n); realloc(p, 0) frees p and returns 0. On AllocationError p is
+   * untouched. Throws DoubleFreeError / InvalidPointerError for a bad p. */
+  realloc(ptr: number, size: number): number;
+  /** Frees a block; free(0) does nothing. Throws DoubleFreeError,
+   * InvalidPointerError; the heap is unchanged then. O(1). */
+  free(ptr: number): void;
+  /** A block whose address is a multiple of `alignment` (a power of two
+   * from 1 to 2^30, else InvalidAlignmentError). */
+  alignedAlloc(alignment: number, size: number): number;
+  /** Bytes usable at ptr (0 for 0). UseAfterFreeError for a freed block. */
+  usableSize(ptr: number): number;
+  /** Caps the heap at maxBytes (0: no cap); requests beyond it throw
+   * AllocationError. */
+  setHeapLimit(maxBytes: number): void;
+
+  /** A fresh Uint8Array view of [ptr, ptr + len) (valid until memory grows). */
+  bytes(ptr: number, len: number): Uint8Array;
+  /** A copy of [ptr, ptr + len). */
+  read(ptr: number, len: number): Uint8Array;
+  /** Copies data to ptr; returns the byte count. */
+  write(ptr: number, data: ArrayBufferView | ArrayBuffer | ArrayLike<number>): number;
+  /** A fresh typed view of `count` elements at ptr, which must be a
+   * multiple of the element size (else InvalidAlignmentError). */
+  view<T>(type: TypedArrayConstructor<T>, ptr: number, count: number): T;
+  /** Writes the UTF-8 bytes of string and a terminating 0 byte at ptr
+   * (which needs byteLength + 1 bytes); returns the UTF-8 byte length,
+   * without the 0. */
+  writeString(ptr: number, string: string): number;
+  /** Decodes UTF-8: exactly `length` bytes when given (a byte count, not a
+   * character count), otherwise up to the first 0 byte (RangeError if none
+   * before the end of the block in debug builds, of memory in release). */
+  readString(ptr: number, length?: number): string;
+  /** malloc(UTF-8 length + 1) and writeString into it; returns the block. */
+  allocString(string: string): number;
+
+  /** lm_stats. O(blocks). */
+  stats(): HeapStats;
+  /** The walker's entries. O(blocks + objects). */
+  blocks(): BlockInfo[];
+  /** lm_check: the number of broken invariants (0 = healthy); each finding
+   * is passed to onFinding. O(blocks). */
+  check(onFinding?: (finding: CheckFinding) => void): number;
+  /** Calls listener after every memory growth; returns an unsubscribe
+   * function. Listener exceptions propagate to the heap call. */
+  onGrow(listener: (event: GrowEvent) => void): () => void;
+}
+
+/** Instantiates lmalloc.wasm (or lmalloc-debug.wasm) and returns its heap.
+ * Works in Node (>= 20) and in browsers. */
+export function createHeap(options?: HeapOptions): Promise<Heap>;
+
+/** Base class of every error lmalloc throws on purpose. */
+export class LmallocError extends Error {}
+
+/** Out of memory. */
+export class AllocationError extends LmallocError {
+  /** Bytes asked for. */
+  readonly requestedSize: number;
+  /** Bytes the heap held when the request failed (stats().heapBytes). */
+  readonly heapSize: number;
+}
+
+/** A size that is negative, fractional, NaN, not a number, or beyond 4 GiB. */
+export class InvalidSizeError extends LmallocError {
+  readonly size: unknown;
+}
+
+/** An alignment that is not a power of two from 1 to 2^30, or a typed view
+ * at a misaligned address. */
+export class InvalidAlignmentError extends LmallocError {
+  readonly alignment: unknown;
+}
+
+/** free/realloc of a block that is already free. */
+export class DoubleFreeError extends LmallocError {
+  readonly ptr: number;
+}
+
+/** A pointer lmalloc never returned (foreign, interior, misaligned, not an
+ * address), or null where a block is needed. */
+export class InvalidPointerError extends LmallocError {
+  readonly ptr: unknown;
+}
+
+/** Use of a freed block. */
+export class UseAfterFreeError extends LmallocError {
+  readonly ptr: number;
+}

@@ -1,0 +1,131 @@
+/* The standalone lmalloc.wasm for JavaScript (wasm/lmalloc.mjs): the same
+ * allocator core as every other build (heap, slab, api, walk, check,
+ * report, pages_wasm.c), plus what this build alone needs: its report
+ * output, its page source's start-up bound, and the exports JavaScript
+ * calls. It has no WASI imports; everything it imports is listed below
+ * and supplied by lmalloc.mjs.
+ *
+ * Where the module lives in memory. The module is linked position-
+ * independent (wasm-ld --experimental-pic -pie) against an imported memory,
+ * so its static data (the heap struct, free-list heads, report strings) and
+ * its stack are not at link-time addresses: lmalloc.mjs grows the memory by
+ * whole pages first, and places data and stack in those pages, which nobody
+ * else can own. That is what lets the module share a memory a host already
+ * uses: it never writes a byte outside pages it grew itself.
+ *
+ *   pages lmalloc.mjs grew at start-up ([base page, base page + n))
+ *   +-------------+------------------+---------------------------+
+ *   | static data | stack (grows     | start-up heap region      |
+ *   | (dylink.0   |  downwards)      | (lm_pages_initial:        |
+ *   |  mem_size)  |                  |  __heap_base .. end)      |
+ *   +-------------+------------------+---------------------------+
+ *   __memory_base                    __stack_pointer = __heap_base
+ *                                                     lm_pages_initial_end
+ *
+ * Imports (all set by lmalloc.mjs):
+ *   env.memory                     the linear memory (own or the host's)
+ *   env.__memory_base              where the static data goes
+ *   env.__stack_pointer            the stack's top (mutable: the host resets
+ *                                  it after a JS exception unwound the stack)
+ *   env.__table_base               first slot of this module's functions in
+ *   env.__indirect_function_table  the table (report handler, walk visitor)
+ *   GOT.mem.__heap_base            where the start-up heap region begins
+ *                                  (wasm-ld defines it only for non-PIC links)
+ *   env.report                     see js_report below
+ *   env.walk_entry                 see js_walk_entry below
+ *
+ * Reports. The core reports a double free or an invalid pointer before it
+ * changes anything (heap.c: payload_of, block_at, slab_put). The handler
+ * installed here passes each report to env.report, which throws the
+ * matching typed error in JavaScript: the exception unwinds the wasm call
+ * right there, so the bad call never touches the heap. Checker findings
+ * (LM_REPORT_CORRUPT) are only recorded by JavaScript; lm_check keeps
+ * counting. The default handler (text to lm_pages_write_error, then a
+ * trap) is never used in this build. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lmalloc.h"
+#include "pages.h"
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+#define IMPORT(name) __attribute__((import_module("env"), import_name(#name)))
+
+/* kind: lm_report_kind_t; address: the pointer concerned; size: the
+ * block's size if known, else 0; message: a NUL-terminated static string.
+ * Throws for DOUBLE_FREE and INVALID_FREE; returns for CORRUPT. */
+IMPORT(report)
+void js_report(uint32_t kind, uint32_t address, uint32_t size,
+               uint32_t message);
+
+/* One lm_walk entry (the fields of lm_block_info_t, in order). */
+IMPORT(walk_entry)
+void js_walk_entry(uint32_t ptr, uint32_t header, uint32_t size,
+                   uint32_t usable, uint32_t used, uint32_t kind,
+                   uint32_t span);
+
+/* pages_wasm.c: end of the start-up region, 0 = end of memory. */
+extern uint32_t lm_pages_initial_end;
+
+static uint32_t addr(const void *p) { return (uint32_t)(uintptr_t)p; }
+
+static int forward_report(const lm_report_t *r, void *ctx) {
+  (void)ctx;
+  js_report((uint32_t)r->kind, addr(r->address), (uint32_t)r->size,
+            addr(r->message));
+  return 1; /* continue: the bad call does nothing (if JS did not throw) */
+}
+
+/* The default report handler's output and trap: unused here (the handler
+ * above is always installed), defined because report.c refers to them. */
+void lm_pages_write_error(const char *text, size_t len) {
+  (void)text;
+  (void)len;
+}
+
+_Noreturn void lm_pages_trap(void) { __builtin_trap(); }
+
+/* Called once by lmalloc.mjs after instantiation, before any allocation:
+ * installs the report handler and bounds the start-up region to the
+ * pages lmalloc.mjs reserved (`initial_end`, a byte address). */
+EXPORT(lmjs_start) void lmjs_start(uint32_t initial_end) {
+  lm_pages_initial_end = initial_end;
+  lm_set_report_handler(forward_report, NULL);
+}
+
+/* 1 in lmalloc-debug.wasm (compiled with -DLM_DEBUG), 0 in lmalloc.wasm:
+ * lmalloc.mjs checks that the module is the build it asked for. */
+EXPORT(lmjs_debug) uint32_t lmjs_debug(void) {
+#ifdef LM_DEBUG
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+/* lm_stats into a static struct whose address is returned (0 on failure).
+ * lmalloc.mjs reads it at the offsets checked here: 13 32-bit words. */
+static lm_stats_t stats;
+_Static_assert(sizeof(size_t) == 4, "wasm32");
+_Static_assert(sizeof(lm_stats_t) == 13 * 4, "lmalloc.mjs reads 13 words");
+_Static_assert(offsetof(lm_stats_t, heap_bytes) == 8, "layout");
+_Static_assert(offsetof(lm_stats_t, slabs) == 48, "layout");
+
+EXPORT(lmjs_stats) uint32_t lmjs_stats(void) {
+  stats.version = LM_STATS_VERSION;
+  stats.size = sizeof stats;
+  return lm_stats(&stats) == 0 ? addr(&stats) : 0;
+}
+
+static int visit(const lm_block_info_t *b, void *ctx) {
+  (void)ctx;
+  js_walk_entry(addr(b->ptr), addr(b->header), (uint32_t)b->size,
+                (uint32_t)b->usable, (uint32_t)b->used, (uint32_t)b->kind,
+                b->span);
+  return 0;
+}
+
+/* lm_walk, each entry passed to env.walk_entry; returns the entry count. */
+EXPORT(lmjs_walk) uint32_t lmjs_walk(void) {
+  return (uint32_t)lm_walk(visit, NULL);
+}

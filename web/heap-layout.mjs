@@ -1,0 +1,155 @@
+// What the playground knows of lmalloc's memory layout, in one place: the
+// constants and bit tricks of src/block.h (block headers, free-list links,
+// footers, spans), src/bins.h (the 416 size classes and their two-level
+// bitmap), src/slab.h (slab header fields) and where wasm/lmalloc.mjs puts
+// the module's static data and stack. Everything else in web/ decodes
+// memory through these functions only, so a layout change in src/ is one
+// edit here (and tests/js/web-snapshot.test.mjs checks the decoding against
+// the real heap's walk and checker).
+//
+// Pure: no DOM, no wasm; importable from Node.
+
+// --- block.h ----------------------------------------------------------------
+export const PAGE_SIZE = 65536;
+export const ALIGN = 16;
+export const HEADER_SIZE = 4;
+export const MIN_BLOCK = 16;
+export const SPAN_HEADER = 12; // next span, span end, unused
+export const MARKER_SIZE = 4; // the end marker: a header of size 0
+export const FLAG_FREE = 1;
+export const FLAG_PREV_FREE = 2;
+export const FLAG_SLAB = 4;
+export const FLAGS_MASK = ALIGN - 1;
+export const SIZE_MASK = ~FLAGS_MASK >>> 0;
+
+/** Decodes a block header word: size and the FREE / PREV_FREE / SLAB bits. */
+export function decodeHeader(word) {
+  word >>>= 0;
+  return {
+    raw: word,
+    size: (word & SIZE_MASK) >>> 0,
+    free: (word & FLAG_FREE) !== 0,
+    prevFree: (word & FLAG_PREV_FREE) !== 0,
+    slab: (word & FLAG_SLAB) !== 0,
+  };
+}
+
+/** Block size for a request (header added, rounded to 16, at least 16):
+ * block_size_for in block.h. */
+export function blockSizeFor(size) {
+  const nb = Math.ceil((size + HEADER_SIZE) / ALIGN) * ALIGN;
+  return Math.max(nb, MIN_BLOCK);
+}
+
+// --- bins.h -----------------------------------------------------------------
+export const LINEAR_LIMIT = 1024;
+export const LINEAR_LOG2 = 10;
+export const SUB_LOG2 = 4;
+export const SUBCLASSES = 1 << SUB_LOG2;
+export const LINEAR_CLASSES = LINEAR_LIMIT / ALIGN; // 64
+export const CLASSES = LINEAR_CLASSES + (32 - LINEAR_LOG2) * SUBCLASSES; // 416
+export const MAP_WORDS = Math.ceil(CLASSES / 32); // 13
+
+/** The class holding free blocks of exactly `size` bytes (bin_class). */
+export function binClass(size) {
+  size >>>= 0;
+  if (size < LINEAR_LIMIT) return size >>> 4;
+  const k = 31 - Math.clz32(size);
+  const sub = (size >>> (k - SUB_LOG2)) & (SUBCLASSES - 1);
+  return LINEAR_CLASSES + ((k - LINEAR_LOG2) << SUB_LOG2) + sub;
+}
+
+/** Smallest block size of class c (bin_class_min). */
+export function binClassMin(c) {
+  if (c < LINEAR_CLASSES) return c * ALIGN;
+  const k = LINEAR_LOG2 + ((c - LINEAR_CLASSES) >> SUB_LOG2);
+  const sub = (c - LINEAR_CLASSES) & (SUBCLASSES - 1);
+  return 2 ** k + sub * 2 ** (k - SUB_LOG2);
+}
+
+/** Largest block size of class c (the next class's minimum - 16). */
+export function binClassMax(c) {
+  return c + 1 < CLASSES ? binClassMin(c + 1) - ALIGN : 0xfffffff0;
+}
+
+// --- slab.h -----------------------------------------------------------------
+export const SLAB_SIZE = 4096;
+export const SLAB_HEADER = 64;
+export const SLAB_END = SLAB_SIZE - HEADER_SIZE; // the next block's header
+export const SLAB_CLASSES = 16; // objects of 16, 32, ... 256 bytes
+export const SLAB_MAX = SLAB_CLASSES * ALIGN;
+export const SLAB_FIELDS = {
+  check: 0, free: 4, used: 8, size: 12, next: 16, prev: 20, bump: 24, inv: 28, map: 32,
+};
+
+/** Objects a slab of `size`-byte objects holds (slab_capacity). */
+export function slabCapacity(size) {
+  return Math.floor((SLAB_END - SLAB_HEADER) / size);
+}
+
+/** The slab class (1..16) of a request of `size` bytes (<= 256). */
+export function slabClass(size) {
+  const c = Math.ceil(size / ALIGN);
+  return c === 0 ? 1 : c;
+}
+
+// --- wasm/lmalloc.mjs placement ----------------------------------------------
+// createHeap keeps addresses below LOW_GUARD unused, puts the static data at
+// the first multiple of the module's data alignment from there, and a
+// STACK_SIZE stack after it; __heap_base is the stack's top.
+export const LOW_GUARD = 1024;
+export const STACK_SIZE = 16 * 1024;
+
+/** Reads the dylink.0 memory info of a position-independent module's
+ * custom section bytes: { memSize, memAlign, tableSize }. */
+export function readDylink(sectionBytes) {
+  const b = new Uint8Array(sectionBytes);
+  let i = 0;
+  const leb = () => {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = b[i++];
+      v += (byte & 0x7f) * 2 ** shift;
+      if (!(byte & 0x80)) return v;
+      shift += 7;
+    }
+  };
+  while (i < b.length) {
+    const type = b[i++];
+    const size = leb();
+    const end = i + size;
+    if (type === 1) return { memSize: leb(), memAlign: 2 ** leb(), tableSize: leb() };
+    i = end;
+  }
+  return null;
+}
+
+const align16 = (n) => Math.ceil(n / 16) * 16;
+
+/** Where createHeap put the module's data and stack in a memory of its own:
+ * { dataStart, dataEnd, stackBase, stackTop }. `dylink` from readDylink. */
+export function placement(dylink) {
+  const dataStart = Math.ceil(LOW_GUARD / dylink.memAlign) * dylink.memAlign;
+  const dataEnd = dataStart + align16(dylink.memSize);
+  const stackTop = align16(dataEnd + STACK_SIZE);
+  return { dataStart, dataEnd, stackBase: dataEnd, stackTop };
+}
+
+// --- formatting -----------------------------------------------------------------
+export const hex = (n, pad = 0) => `0x${(n >>> 0).toString(16).padStart(pad, '0')}`;
+
+/** "12 B", "3.5 KiB", "1.25 MiB". */
+export function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let v = n;
+  let u = -1;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  const s = v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+  // Trailing zeros of the fraction only ("1.50" -> "1.5", "100" stays).
+  return `${s.includes('.') ? s.replace(/\.?0+$/, '') : s} ${units[u]}`;
+}

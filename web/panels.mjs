@@ -1,0 +1,98 @@
+// The side panels as DOM, from plain data: the named pointers, the step
+// log, the stats table and the block details. Each fill* function replaces
+// an element's children; statRows is the pure part (tested in Node). The
+// page (app.mjs) decides when to call them.
+
+import { formatBytes, hex } from './heap-layout.mjs';
+
+const el = (tag, props = {}, ...children) => {
+  const e = document.createElement(tag);
+  Object.assign(e, props);
+  e.append(...children);
+  return e;
+};
+
+/** The stats table's rows: [label, text, key, value]. */
+export function statRows(snap) {
+  const s = snap.stats;
+  return [
+    ['memory', `${snap.pages} page${snap.pages === 1 ? '' : 's'} · ${formatBytes(snap.memoryBytes)}`, 'memoryBytes', snap.memoryBytes],
+    ['heap', `${formatBytes(s.heapBytes)} (${s.heapBytes} B)`, 'heapBytes', s.heapBytes],
+    ['in use', `${s.usedBytes} B in ${s.usedBlocks}`, 'usedBytes', s.usedBytes],
+    ['free', `${s.freeBytes} B in ${s.freeBlocks} blocks`, 'freeBytes', s.freeBytes],
+    ['overhead', `${s.overheadBytes} B`, 'overheadBytes', s.overheadBytes],
+    ['largest free', `${s.largestFree} B`, 'largestFree', s.largestFree],
+    ['fragmentation', `${(s.fragmentation * 100).toFixed(1)} %`, 'fragmentation', s.fragmentation],
+    ['memory.grow', `${s.growCount} (${s.pagesGrown} pages)`, 'growCount', s.growCount],
+    ['slabs · spans', `${s.slabs} · ${s.spans}`, 'slabs', s.slabs],
+    ['leaked', `${snap.leaks.count} block${snap.leaks.count === 1 ? '' : 's'}, ${snap.leaks.bytes} B`, 'leaks', snap.leaks.count],
+    ['heap check', snap.check ? `${snap.check} broken invariants` : '0 problems', 'check', snap.check],
+    ['stack touched', `${snap.stackUsed} B of ${formatBytes(snap.place.stackTop - snap.place.stackBase)}`, 'stackUsed', snap.stackUsed],
+  ];
+}
+
+export function fillStats(tableEl, snap) {
+  tableEl.replaceChildren(...statRows(snap).map(([label, text, key, value]) => {
+    const td = el('td', { textContent: text });
+    td.dataset.stat = key;
+    td.dataset.value = String(value);
+    return el('tr', {}, el('th', { scope: 'row', textContent: label }), td);
+  }));
+}
+
+/** The named pointers, each a button; `pick(target, addr)` selects one,
+ * `pickEntry(i)` the first leaked block. */
+export function fillPointers(listEl, snap, { pick, pickEntry }) {
+  const items = [];
+  if (!snap.vars.length) {
+    items.push(el('li', { className: 'muted', textContent: 'none yet: every allocation is stored in a named pointer' }));
+  }
+  for (const v of snap.vars) {
+    const array = v.kind === 'array';
+    const name = el('span', { textContent: array ? `${v.name}[${v.count}] → ${hex(v.first)}…` : `${v.name} = ${v.addr ? hex(v.addr) : 'NULL'}` });
+    const badge = el('span', { className: `state ${array ? 'live' : v.state}`, textContent: array ? `${v.live} live` : v.state });
+    const b = el('button', { type: 'button' }, name, badge);
+    b.dataset.name = v.name;
+    b.setAttribute('aria-label', `${name.textContent}, ${badge.textContent}`);
+    b.addEventListener('click', () => pick(array ? { ref: v.name, index: 0 } : { ref: v.name }, array ? v.first : v.addr));
+    items.push(el('li', {}, b));
+  }
+  if (snap.leaks.count) {
+    const leaked = snap.entries.find((e) => e.leaked);
+    const text = `unreachable: ${snap.leaks.count} block${snap.leaks.count === 1 ? '' : 's'}, ${formatBytes(snap.leaks.bytes)}`;
+    const b = el('button', { type: 'button' }, el('span', { textContent: text }), el('span', { className: 'state leak', textContent: 'leaked' }));
+    b.addEventListener('click', () => pickEntry(leaked.index));
+    items.push(el('li', {}, b));
+  }
+  listEl.replaceChildren(...items);
+}
+
+/** The step log (the last 200 steps), undone steps struck through. */
+export function fillLog(listEl, log) {
+  const from = Math.max(0, log.length - 200);
+  if (from) listEl.start = from + 1;
+  else listEl.removeAttribute('start');
+  listEl.replaceChildren(...log.slice(from).map((l) => {
+    const li = el('li', { className: `${l.kind}${l.undone ? ' undone' : ''}`, title: l.text }, el('code', { textContent: l.code || '(note)' }));
+    if (l.kind === 'error' || l.kind === 'leak') li.append(el('span', { className: 'kind', textContent: l.kind === 'leak' ? 'leak' : 'refused' }));
+    return li;
+  }));
+  listEl.scrollTop = listEl.scrollHeight;
+}
+
+/** Block details (details.mjs describeEntry), or a hint when none is selected. */
+export function fillDetails(boxEl, d) {
+  if (!d) {
+    boxEl.replaceChildren(el('p', { className: 'muted', textContent: 'Click a block in the map (or focus the map and use the arrow keys).' }));
+    return;
+  }
+  const dl = el('dl');
+  for (const [k, v] of d.rows) {
+    const dd = el('dd', { textContent: v });
+    dd.dataset.field = k;
+    dl.append(el('dt', { textContent: k }), dd);
+  }
+  const pre = el('pre', { textContent: d.hex.join('\n') });
+  pre.setAttribute('aria-label', 'hex dump of the first bytes');
+  boxEl.replaceChildren(el('h3', { textContent: d.title }), dl, ...(d.note ? [el('p', { className: 'note', textContent: d.note })] : []), pre);
+}

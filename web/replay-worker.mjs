@@ -1,0 +1,222 @@
+// The Web Worker that replays a trace (a module worker: new Worker(url,
+// { type: 'module' })). One worker owns one allocator and one Replay
+// (replay-engine.mjs), so the page never blocks: a 1.6 M-operation trace
+// runs here in slices of SLICE_MS, and between slices the worker reads its
+// messages, so a newer target (the user scrubbing, pausing) takes over at
+// once. replay-client.mjs is the page's side of this protocol.
+//
+// Messages in (each may carry `seq`, echoed in the reply):
+//   { type: 'open', allocator, trace, options }
+//        allocator: { kind: 'lmalloc-js', module: url, api: url }
+//                 | { kind: 'emscripten', module: url, name, label, breakOffset }
+//        trace: { url } | { bytes } (gzip or plain; a user's file) | { text }
+//     -> { type: 'opened', info, figures } or { type: 'failed', message }
+//   { type: 'goto', step, view }   move to `step`; view: 'detail' (the whole
+//        lmalloc heap: walk + memory), 'blocks' (live blocks only) or null
+//     -> { type: 'progress', figures } now and then while far away, and
+//        { type: 'at', figures, view?, history } when there (or superseded)
+//   { type: 'diff', a, b }  which blocks appeared / moved / were freed
+//        from step a to step b (the replay is left at b)
+//     -> { type: 'diff', result, figures }
+//   { type: 'time' }  time the whole trace once, uninterrupted
+//     -> { type: 'timed', timed, figures }
+//   { type: 'text', count }  the first `count` operations as lmtrace text
+//     -> { type: 'text', text }
+// Replies that carry `history` send only the samples the page has not had
+// yet (the page keeps them); `grows` likewise.
+
+import { emscripten, lmallocJs } from './allocators.mjs';
+import { Replay, diffLive } from './replay-engine.mjs';
+import { loadTrace, opCode, writeTrace } from './trace.mjs';
+
+const SLICE_MS = 24;
+const PROGRESS_MS = 120;
+
+let replay = null;
+let target = 0;
+let targetSeq = 0;
+let wantView = null;
+let pumping = false;
+let sentHistory = 0;
+let sentGrows = 0;
+let lastProgress = 0;
+const queue = [];
+
+const post = (msg, transfer = []) => self.postMessage(msg, transfer);
+const yieldNow = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+async function fetchBytes(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`cannot load ${url}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+async function makeAllocator(spec) {
+  const module = await WebAssembly.compile(await fetchBytes(spec.module));
+  if (spec.kind === 'lmalloc-js') {
+    const { createHeap } = await import(spec.api);
+    return lmallocJs({ createHeap, module, label: spec.label });
+  }
+  return emscripten({ module, name: spec.name, label: spec.label, breakOffset: spec.breakOffset ?? null });
+}
+
+async function open({ allocator, trace, options = {} }) {
+  replay = null;
+  sentHistory = 0;
+  sentGrows = 0;
+  const [a, t] = await Promise.all([
+    makeAllocator(allocator),
+    trace.url ? fetchBytes(trace.url).then((b) => loadTrace(b, { name: trace.name ?? trace.url }))
+      : trace.text !== undefined ? loadTrace(new TextEncoder().encode(trace.text), { name: trace.name })
+        : loadTrace(trace.bytes, { name: trace.name }),
+  ]);
+  replay = new Replay(t, a, options);
+  target = 0;
+  return {
+    name: t.name, format: t.format, ids: t.ids, count: t.count, comments: t.comments, notes: t.notes,
+    allocator: { name: a.name, label: a.label, detailed: a.detailed, place: a.place ?? null,
+      breakOffset: a.breakOffset ?? null, naturalOffset: a.naturalOffset ?? null, heapStart: a.heapStart },
+  };
+}
+
+// What the page needs to draw the current step.
+function view(kind) {
+  const out = { kind, step: replay.pos, around: around(8) };
+  const transfer = [];
+  const live = replay.liveBlocks();
+  out.live = live;
+  transfer.push(live.ptr.buffer, live.size.buffer, live.id.buffer, live.born.buffer);
+  if (kind === 'detail' && replay.allocator.detailed) {
+    const a = replay.allocator;
+    const entries = a.blocks();
+    const packed = new Uint32Array(entries.length * 7);
+    const KIND = { block: 0, slab: 1, object: 2 };
+    entries.forEach((e, i) => {
+      const k = i * 7;
+      packed[k] = e.ptr;
+      packed[k + 1] = e.header;
+      packed[k + 2] = e.size;
+      packed[k + 3] = e.usable;
+      packed[k + 4] = e.used ? 1 : 0;
+      packed[k + 5] = KIND[e.kind] ?? 0;
+      packed[k + 6] = e.span;
+    });
+    out.entries = packed;
+    out.memory = new Uint8Array(a.memory.buffer).slice();
+    out.stats = a.stats();
+    out.check = a.check();
+    transfer.push(packed.buffer, out.memory.buffer);
+  }
+  return { view: out, transfer };
+}
+
+// The C calls of the operations around the current step.
+function around(n) {
+  const t = replay.trace;
+  const from = Math.max(0, replay.pos - n);
+  const to = Math.min(t.count, replay.pos + n);
+  const codes = [];
+  for (let i = from; i < to; i++) codes.push(opCode(t, i));
+  return { from, codes };
+}
+
+function news() {
+  const history = replay.history.slice(sentHistory);
+  sentHistory = replay.history.length;
+  const grows = replay.grows.slice(sentGrows);
+  sentGrows = replay.grows.length;
+  return { history, grows };
+}
+
+function reply(type, extra = {}, transfer = []) {
+  post({ type, figures: replay.figures(), ...news(), ...extra }, transfer);
+}
+
+// Moves toward `target` in slices until there, then answers the goto.
+async function pump() {
+  if (pumping) return;
+  pumping = true;
+  try {
+    // After a refused operation only a move backwards can go anywhere.
+    while (replay && replay.pos !== target && !(replay.error && target > replay.pos)) {
+      if (target < replay.pos || replay.store.atOrBefore(target)?.step > replay.pos) await replay.rewind(target);
+      replay.runTo(target, SLICE_MS);
+      if (performance.now() - lastProgress > PROGRESS_MS && replay.pos !== target) {
+        lastProgress = performance.now();
+        reply('progress', { seq: targetSeq });
+      }
+      await yieldNow();
+      await drain();
+    }
+    if (replay) {
+      const { view: v, transfer } = wantView ? view(wantView) : { view: null, transfer: [] };
+      reply('at', { seq: targetSeq, view: v }, transfer);
+    }
+  } finally {
+    pumping = false;
+  }
+}
+
+// Handles the messages that arrived while a slice ran: a new goto just
+// moves the target; anything else waits for the pump to finish.
+async function drain() {
+  while (queue.length && queue[0].type === 'goto') {
+    const m = queue.shift();
+    target = m.step;
+    targetSeq = m.seq;
+    wantView = m.view ?? null;
+  }
+}
+
+async function handle(m) {
+  switch (m.type) {
+    case 'open': {
+      try {
+        const info = await open(m);
+        reply('opened', { seq: m.seq, info });
+      } catch (e) {
+        post({ type: 'failed', seq: m.seq, message: e.message });
+      }
+      break;
+    }
+    case 'goto':
+      target = m.step;
+      targetSeq = m.seq;
+      wantView = m.view ?? null;
+      await pump();
+      break;
+    case 'diff': {
+      await replay.seek(m.a);
+      const A = replay.liveBlocks();
+      await replay.seek(m.b);
+      const B = replay.liveBlocks();
+      target = replay.pos;
+      reply('diff', { seq: m.seq, result: { a: m.a, b: m.b, ...diffLive(A, B) } });
+      break;
+    }
+    case 'time': {
+      const timed = await replay.timeWhole();
+      reply('timed', { seq: m.seq, timed });
+      break;
+    }
+    case 'text':
+      post({ type: 'text', seq: m.seq, text: writeTrace(replay.trace, { count: m.count ?? replay.trace.count }) });
+      break;
+    default:
+      post({ type: 'failed', seq: m.seq, message: `unknown message ${m.type}` });
+  }
+}
+
+let running = false;
+self.onmessage = async (ev) => {
+  queue.push(ev.data);
+  if (running) return;
+  running = true;
+  try {
+    while (queue.length) await handle(queue.shift());
+  } catch (e) {
+    post({ type: 'failed', message: e.message, stack: e.stack });
+  } finally {
+    running = false;
+  }
+};
