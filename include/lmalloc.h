@@ -52,9 +52,14 @@ void *lm_malloc(size_t size);
 /* Frees a block returned by this allocator. lm_free(NULL) does nothing.
  * The block merges with free neighbours at once (boundary tags), so freeing
  * every block leaves one free region per contiguous span of memory.
- * A pointer that is not a live block (double free, foreign or interior
- * pointer) is reported through the report handler and never corrupts the
- * heap; see lm_set_report_handler. Cost: O(1). */
+ * A pointer that is not a live block is reported through the report
+ * handler (see lm_set_report_handler) and changes nothing: a double free,
+ * a pointer outside the heap or misaligned, an interior pointer into a
+ * small object, and any pointer whose header is free, dead or inconsistent
+ * with the block after it. The release library decides from the 4 bytes
+ * before the pointer, so an interior pointer into a large block whose
+ * preceding bytes happen to look like a header is only caught by the debug
+ * library (liblmalloc-debug.a, which checks everything). Cost: O(1). */
 void lm_free(void *ptr);
 
 /* `count * size` bytes, all zero. An overflowing product gives NULL with

@@ -423,6 +423,12 @@ static lm_off_t block_at(lm_heap_t *h, lm_off_t p, int check_owner) {
       (hdr == LM_DEAD || b == h->top ||
        (fits && word_get(heap_base(h), b + size - 4) == size)))
     return double_free(h, p, size);
+  /* Top is the last block of the newest span (I5), so no block in use lies
+   * inside it or runs into it: a pointer there was freed already (its
+   * block, or its slab, merged into top) and its header is stale or
+   * program data. */
+  if (h->top && (b > h->top || (b < h->top && b + size > h->top)))
+    return b > h->top ? double_free(h, p, 0) : no_block(h, p);
   /* Another heap's block (or an arena's bytes) can look like one of ours:
    * once other heaps exist, the owner hook says whose memory it is. (A
    * slab object of another heap gets here too: its check word is keyed to
