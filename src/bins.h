@@ -100,35 +100,45 @@ static inline uint32_t bin_find(const lm_bins_t *bins, uint32_t c) {
   return (w << 5) + (uint32_t)__builtin_ctz(bits);
 }
 
+/* Reports heap metadata found broken while allocating or freeing (a
+ * rewritten link, header or footer) and stops the program: the heap can no
+ * longer be trusted, and going on could hand out memory twice (report.c). */
+_Noreturn void lm_corrupt(const char *what, uintptr_t address);
+
 /* Puts free block b of `size` bytes at the head of its class's list. */
-static inline void bin_insert(lm_bins_t *bins, uintptr_t base, lm_off_t b,
-                              uint32_t size) {
+static inline void bin_insert(lm_bins_t *bins, uintptr_t base, uint32_t key,
+                              lm_off_t b, uint32_t size) {
   uint32_t c = bin_class(size);
   lm_off_t first = bins->head[c];
-  link_set_next(base, b, first);
-  link_set_prev(base, b, 0);
+  link_set_next(base, key, b, first);
+  link_set_prev(base, key, b, 0);
   if (first)
-    link_set_prev(base, first, b);
+    link_set_prev(base, key, first, b);
   else
     bin_mark(bins, c);
   bins->head[c] = b;
 }
 
-/* Takes free block b of `size` bytes out of its list. */
-static inline void bin_remove(lm_bins_t *bins, uintptr_t base, lm_off_t b,
-                              uint32_t size) {
-  lm_off_t next = link_next(base, b);
-  lm_off_t prev = link_prev(base, b);
+/* Takes free block b of `size` bytes out of its list. Safe unlink: before
+ * writing through b's links it checks that its neighbours link back to it,
+ * so a forged link is reported instead of used to write elsewhere. */
+static inline void bin_remove(lm_bins_t *bins, uintptr_t base, uint32_t key,
+                              lm_off_t b, uint32_t size) {
+  uint32_t c = bin_class(size);
+  lm_off_t next = link_next(base, key, b);
+  lm_off_t prev = link_prev(base, key, b);
+  if ((prev ? link_next(base, key, prev) : bins->head[c]) != b ||
+      (next && link_prev(base, key, next) != b))
+    lm_corrupt("free-list links of a free block were overwritten", base + b);
   if (prev) {
-    link_set_next(base, prev, next);
+    link_set_next(base, key, prev, next);
   } else {
-    uint32_t c = bin_class(size);
     bins->head[c] = next;
     if (!next)
       bin_unmark(bins, c);
   }
   if (next)
-    link_set_prev(base, next, prev);
+    link_set_prev(base, key, next, prev);
 }
 
 #endif /* LM_BINS_H */

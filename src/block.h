@@ -24,7 +24,8 @@
  * - A used block's only overhead is its 4-byte header: its payload runs up
  *   to the next header, and usable size = size - 4.
  * - A free block keeps its free-list links (next, prev: offsets, 0 = none)
- *   at b+4 and b+8 and repeats its size in a footer at b+size-4. The top
+ *   at b+4 and b+8 and repeats its size in a footer at b+size-4, all three
+ *   masked with the heap's key (see link_next). The top
  *   block (the free end of the newest span, see heap.h) is the exception:
  *   it is in no free list and keeps no links and no footer.
  *
@@ -105,26 +106,39 @@ static inline lm_off_t block_from_payload(lm_off_t p) {
   return p - LM_HEADER_SIZE;
 }
 
-/* Free-block fields. */
-static inline lm_off_t link_next(uintptr_t base, lm_off_t b) {
-  return word_get(base, b + 4);
+/* Free-block fields. Links and footers are stored XOR-masked with the
+ * heap's key (as glibc's safe-linking does for its lists): an overflow or
+ * a write after free that rewrites them cannot make them point anywhere
+ * chosen without knowing the key, and the checks that follow each read
+ * (bins.h: safe unlink; heap.c: header/footer agreement) catch what
+ * changed. 0 is stored as the key itself. */
+static inline lm_off_t link_next(uintptr_t base, uint32_t key, lm_off_t b) {
+  return word_get(base, b + 4) ^ key;
 }
-static inline lm_off_t link_prev(uintptr_t base, lm_off_t b) {
-  return word_get(base, b + 8);
+static inline lm_off_t link_prev(uintptr_t base, uint32_t key, lm_off_t b) {
+  return word_get(base, b + 8) ^ key;
 }
-static inline void link_set_next(uintptr_t base, lm_off_t b, lm_off_t n) {
-  word_set(base, b + 4, n);
+static inline void link_set_next(uintptr_t base, uint32_t key, lm_off_t b,
+                                 lm_off_t n) {
+  word_set(base, b + 4, n ^ key);
 }
-static inline void link_set_prev(uintptr_t base, lm_off_t b, lm_off_t p) {
-  word_set(base, b + 8, p);
+static inline void link_set_prev(uintptr_t base, uint32_t key, lm_off_t b,
+                                 lm_off_t p) {
+  word_set(base, b + 8, p ^ key);
 }
-static inline void footer_set(uintptr_t base, lm_off_t b, uint32_t size) {
-  word_set(base, b + size - 4, size);
+static inline void footer_set(uintptr_t base, uint32_t key, lm_off_t b,
+                              uint32_t size) {
+  word_set(base, b + size - 4, size ^ key);
+}
+/* The footer of the free block of `size` bytes at b, unmasked. */
+static inline uint32_t footer_get(uintptr_t base, uint32_t key, lm_off_t b,
+                                  uint32_t size) {
+  return word_get(base, b + size - 4) ^ key;
 }
 /* Size of the free block that ends just before block b (valid only when
  * b's header has PREV_FREE). */
-static inline uint32_t prev_footer(uintptr_t base, lm_off_t b) {
-  return word_get(base, b - 4);
+static inline uint32_t prev_footer(uintptr_t base, uint32_t key, lm_off_t b) {
+  return word_get(base, b - 4) ^ key;
 }
 
 /* Sets or clears PREV_FREE in the header of block b. */

@@ -126,7 +126,7 @@ static int check_step(lm_heap_t *h, const lm_step_t *step, void *arg) {
     c->top_seen = 1;
   } else if (is_free) {
     c->free_blocks++;
-    if (word_get(base, b + size - 4) != size)
+    if (footer_get(base, h->key, b, size) != size)
       fault(c, h, b, "free block's footer does not match its size");
   }
   c->prev_free = is_free;
@@ -145,7 +145,7 @@ static size_t check_lists(lm_heap_t *h, check_ctx_t *c) {
     if (bit != (head != 0))
       fault(c, h, head, "bitmap bit disagrees with its free list");
     lm_off_t prev = 0;
-    for (lm_off_t b = head; b; b = link_next(base, b)) {
+    for (lm_off_t b = head; b; b = link_next(base, h->key, b)) {
       if (listed > c->free_blocks) {
         fault(c, h, b, "free lists hold more blocks than the heap has free "
                        "(a cycle or a stray link)");
@@ -166,7 +166,7 @@ static size_t check_lists(lm_heap_t *h, check_ctx_t *c) {
         fault(c, h, b, "free block is in the list of another size class");
       if (b == h->top)
         fault(c, h, b, "top is in a free list");
-      if (link_prev(base, b) != prev)
+      if (link_prev(base, h->key, b) != prev)
         fault(c, h, b, "free-list back link is broken");
       listed++;
       prev = b;

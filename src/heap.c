@@ -48,6 +48,42 @@ static inline lm_off_t newest_marker(const lm_heap_t *h) {
   return span_marker(span_end(heap_base(h), h->last_span));
 }
 
+/* The size of free block b (in a free list, not top), after checking that
+ * its header says free, fits the heap, and agrees with its masked footer:
+ * a header rewritten by an overflow is reported here, before the block is
+ * unlinked, merged or handed out (bins.h: lm_corrupt stops the program). */
+static uint32_t free_size(const lm_heap_t *h, lm_off_t b) {
+  uintptr_t base = heap_base(h);
+  uint32_t hdr = hdr_get(base, b);
+  uint32_t size = hdr_size(hdr);
+  if ((hdr & (LM_FREE | LM_SLAB)) != LM_FREE || size < LM_MIN_BLOCK ||
+      size > h->hi - LM_HEADER_SIZE - b || footer_get(base, h->key, b, size) != size)
+    lm_corrupt("a free block's header or footer was overwritten", base + b);
+  return size;
+}
+
+/* Takes free block b of `size` bytes out of its free list. Its masked
+ * links must name blocks of this heap (or none) before bins.h's safe
+ * unlink reads through them: a forged link is reported, not followed. */
+static void unlink_block(lm_heap_t *h, lm_off_t b, uint32_t size) {
+  uintptr_t base = heap_base(h);
+  lm_off_t links[2] = {link_next(base, h->key, b), link_prev(base, h->key, b)};
+  for (int i = 0; i < 2; i++)
+    if (links[i] && (links[i] < h->lo || links[i] > h->hi - LM_MIN_BLOCK ||
+                     (links[i] & (LM_ALIGN - 1)) != LM_ALIGN - LM_HEADER_SIZE))
+      lm_corrupt("free-list links of a free block were overwritten", base + b);
+  bin_remove(&h->bins, base, h->key, b, size);
+}
+
+/* The free block that ends just before b (whose header has PREV_FREE),
+ * found from its masked footer and checked like free_size. */
+static lm_off_t free_before(const lm_heap_t *h, lm_off_t b) {
+  uint32_t size = prev_footer(heap_base(h), h->key, b);
+  if (size > b - h->lo || free_size(h, b - size) != size)
+    lm_corrupt("the footer before a block was overwritten", heap_base(h) + b);
+  return b - size;
+}
+
 /* Puts the current top block into the free lists (its span is no longer
  * the newest, so it stops being top). */
 static void retire_top(lm_heap_t *h) {
@@ -55,8 +91,8 @@ static void retire_top(lm_heap_t *h) {
   if (!t)
     return;
   uint32_t size = block_size(heap_base(h), t);
-  footer_set(heap_base(h), t, size);
-  bin_insert(&h->bins, heap_base(h), t, size);
+  footer_set(heap_base(h), h->key, t, size);
+  bin_insert(&h->bins, heap_base(h), h->key, t, size);
   h->top = 0;
 }
 
@@ -123,9 +159,10 @@ static int insert_span(lm_heap_t *h, lm_off_t s, lm_off_t e) {
     b = span_marker(s);
     size = e - s;
     if (hdr_prev_free(hdr_get(base, b))) {
-      uint32_t prev_size = prev_footer(base, b);
-      b -= prev_size;
-      bin_remove(&h->bins, base, b, prev_size);
+      lm_off_t pb = free_before(h, b);
+      uint32_t prev_size = b - pb;
+      b = pb;
+      unlink_block(h, b, prev_size);
       size += prev_size;
     }
     word_set(base, prev + 4, e);
@@ -144,8 +181,8 @@ static int insert_span(lm_heap_t *h, lm_off_t s, lm_off_t e) {
     size = e - s - LM_SPAN_OVERHEAD;
   }
   hdr_set(base, b, size | LM_FREE); /* its left neighbour is in use (I2) */
-  footer_set(base, b, size);
-  bin_insert(&h->bins, base, b, size);
+  footer_set(base, h->key, b, size);
+  bin_insert(&h->bins, base, h->key, b, size);
   hdr_set(base, span_marker(e), LM_PREV_FREE);
   h->heap_bytes += e - s;
   return 1;
@@ -248,8 +285,8 @@ static void use_block(lm_heap_t *h, lm_off_t b, uint32_t size, uint32_t nb) {
   if (rest >= LM_MIN_BLOCK) {
     lm_off_t r = b + nb; /* its right neighbour keeps PREV_FREE */
     hdr_set(base, r, rest | LM_FREE);
-    footer_set(base, r, rest);
-    bin_insert(&h->bins, base, r, rest);
+    footer_set(base, h->key, r, rest);
+    bin_insert(&h->bins, base, h->key, r, rest);
     hdr_set(base, b, nb);
   } else {
     hdr_set(base, b, size);
@@ -268,7 +305,7 @@ __attribute__((noinline)) static lm_off_t take_from_bins(lm_heap_t *h,
   if (nb >= LM_LINEAR_LIMIT) {
     /* Blocks of c itself may be smaller than nb: probe a few. */
     b = h->bins.head[c];
-    for (int i = 0; b && i < FIT_PROBES; i++, b = link_next(base, b))
+    for (int i = 0; b && i < FIT_PROBES; i++, b = link_next(base, h->key, b))
       if (block_size(base, b) >= nb)
         goto found;
     c++;
@@ -278,8 +315,10 @@ __attribute__((noinline)) static lm_off_t take_from_bins(lm_heap_t *h,
     return 0;
   b = h->bins.head[c];
 found:;
-  uint32_t size = block_size(base, b);
-  bin_remove(&h->bins, base, b, size);
+  uint32_t size = free_size(h, b);
+  if (bin_class(size) != c)
+    lm_corrupt("a free block's size does not match its free list", base + b);
+  unlink_block(h, b, size);
   use_block(h, b, size, nb);
   return b;
 }
@@ -336,21 +375,24 @@ void lm_block_release(lm_heap_t *h, lm_off_t b) {
   uint32_t next_hdr = hdr_get(base, next);
 
   if (hdr_prev_free(hdr)) {
-    uint32_t prev_size = prev_footer(base, b);
+    lm_off_t pb = free_before(h, b);
+    uint32_t prev_size = b - pb;
     hdr_set(base, b, LM_DEAD);
-    b -= prev_size;
-    bin_remove(&h->bins, base, b, prev_size);
+    b = pb;
+    unlink_block(h, b, prev_size);
     size += prev_size;
   }
   if (hdr_is_free(next_hdr)) {
-    size += hdr_size(next_hdr);
-    hdr_set(base, next, LM_DEAD);
     if (next == h->top) {
-      hdr_set(base, b, size | LM_FREE);
+      hdr_set(base, next, LM_DEAD);
+      hdr_set(base, b, (size + hdr_size(next_hdr)) | LM_FREE);
       h->top = b;
       return;
     }
-    bin_remove(&h->bins, base, next, hdr_size(next_hdr));
+    uint32_t next_size = free_size(h, next);
+    unlink_block(h, next, next_size);
+    hdr_set(base, next, LM_DEAD);
+    size += next_size;
   }
   hdr_set(base, b, size | LM_FREE);
   if (!h->top && b + size == newest_marker(h)) {
@@ -358,9 +400,9 @@ void lm_block_release(lm_heap_t *h, lm_off_t b) {
     hdr_mark_prev_free(base, b + size);
     return;
   }
-  footer_set(base, b, size);
+  footer_set(base, h->key, b, size);
   hdr_mark_prev_free(base, b + size);
-  bin_insert(&h->bins, base, b, size);
+  bin_insert(&h->bins, base, h->key, b, size);
 }
 
 /* Gives back the tail of in-use block b (of `size` bytes) beyond nb
@@ -421,7 +463,7 @@ static lm_off_t block_at(lm_heap_t *h, lm_off_t p, int check_owner) {
   int fits = size >= LM_MIN_BLOCK && size <= h->hi - LM_HEADER_SIZE - b;
   if (hdr_is_free(hdr) &&
       (hdr == LM_DEAD || b == h->top ||
-       (fits && word_get(heap_base(h), b + size - 4) == size)))
+       (fits && footer_get(heap_base(h), h->key, b, size) == size)))
     return double_free(h, p, size);
   /* Top is the last block of the newest span (I5), so no block in use lies
    * inside it or runs into it: a pointer there was freed already (its
@@ -536,8 +578,8 @@ INLINE_ONCE int resize_block(lm_heap_t *h, lm_off_t b, uint32_t bs,
   }
   uint32_t next_hdr = hdr_get(base, next);
   if (hdr_is_free(next_hdr) && bs + hdr_size(next_hdr) >= nb) {
-    uint32_t total = bs + hdr_size(next_hdr);
-    bin_remove(&h->bins, base, next, hdr_size(next_hdr));
+    uint32_t total = bs + free_size(h, next);
+    unlink_block(h, next, hdr_size(next_hdr));
     hdr_set(base, next, LM_DEAD);
     hdr_set(base, b, total | prev_flag);
     hdr_clear_prev_free(base, b + total);
@@ -606,8 +648,8 @@ lm_off_t lm_block_alloc_aligned(lm_heap_t *h, uint32_t align, uint32_t nb) {
     lm_off_t a = b + lead;
     hdr_set(base, a, (bs - lead) | LM_PREV_FREE);
     hdr_set(base, b, lead | LM_FREE);
-    footer_set(base, b, lead);
-    bin_insert(&h->bins, base, b, lead);
+    footer_set(base, h->key, b, lead);
+    bin_insert(&h->bins, base, h->key, b, lead);
     b = a;
     bs -= lead;
   }

@@ -5,6 +5,7 @@
  * the line is assembled here in a static buffer. The debug library's
  * reports carry more (sequence numbers, the offset of the first wrong
  * byte) and come through lm_report_ex (report.h). */
+#include "bins.h"
 #include "heap.h"
 #include "pages.h"
 #include "report.h"
@@ -115,6 +116,17 @@ int lm_report_ex(const lm_report_t *r, int fatal) {
   lm_pages_write_error(line.text, line.len);
   if (!fatal)
     return 0;
+  lm_pages_trap();
+}
+
+/* Metadata found broken while allocating or freeing (bins.h): the handler
+ * hears of it, but the program stops whatever it answers, since the heap
+ * can no longer be trusted. */
+_Noreturn void lm_corrupt(const char *what, uintptr_t address) {
+  lm_report_t r = {.kind = LM_REPORT_CORRUPT,
+                   .message = what,
+                   .address = (const void *)address};
+  lm_report_ex(&r, 1);
   lm_pages_trap();
 }
 

@@ -35,8 +35,9 @@
  *              detection, usable_size, the walker and the checker
  *
  * A free object holds the offset of the next free object in its first 4
- * bytes; nothing about an object's state is kept in its own bytes, so no
- * content a program writes can be mistaken for metadata.
+ * bytes, masked with the heap's key, and malloc checks that it stays in
+ * the slab; nothing about an object's state is kept in its own bytes, so
+ * no content a program writes can be mistaken for metadata.
  *
  * Each class keeps a doubly linked list of its slabs that have room
  * (heap.slabs[class]); malloc takes from the first. A slab leaves the list
@@ -151,7 +152,12 @@ static inline lm_off_t slab_take(lm_heap_t *h, lm_off_t s, uint32_t c) {
   uintptr_t base = heap_base(h);
   lm_off_t obj = word_get(base, s + SLAB_FREE);
   if (obj) {
-    lm_off_t next = word_get(base, obj);
+    /* The link lives in the freed object, where a write after free can
+     * reach it: masked with the key, and it must stay inside this slab. */
+    lm_off_t next = word_get(base, obj) ^ h->key;
+    if (next && ((next ^ s) >= LM_SLAB_SIZE || next < s + LM_SLAB_HEADER))
+      lm_corrupt("a freed small object's link was overwritten (write "
+                 "after free?)", base + obj);
     word_set(base, s + SLAB_FREE, next);
     if (!next && !word_get(base, s + SLAB_BUMP))
       slab_unlist_full(h, s, c);
@@ -198,7 +204,7 @@ static inline void slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) {
   }
   word_set(base, w, bits & ~bit);
   lm_off_t first = word_get(base, s + SLAB_FREE);
-  word_set(base, p, first);
+  word_set(base, p, first ^ h->key);
   word_set(base, s + SLAB_FREE, p);
   uint32_t used = word_get(base, s + SLAB_USED) - 1;
   word_set(base, s + SLAB_USED, used);

@@ -232,6 +232,13 @@ export class InvalidPointerError extends LmallocError {
   readonly ptr: unknown;
 }
 
+/** The C core found its metadata broken (an overflow or a write after
+ * free rewrote a header, footer or free-list link); afterwards the heap
+ * refuses every call but check(), stats() and blocks(). */
+export class HeapCorruptionError extends LmallocError {
+  readonly address: number;
+}
+
 /** Use of a freed block. */
 export class UseAfterFreeError extends LmallocError {
   readonly ptr: number;

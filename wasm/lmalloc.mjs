@@ -47,6 +47,9 @@ const REPORT_INVALID_FREE = 2;
 const REPORT_CORRUPT = 3;
 const REPORT_USE_AFTER_FREE = 4;
 const KINDS = ['block', 'slab', 'object'];
+// What a corrupt heap still runs: the walker and checker read only
+// range-checked addresses.
+const READ_ONLY_OPS = new Set(['check', 'stats', 'blocks']);
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -100,6 +103,17 @@ export class InvalidPointerError extends LmallocError {
   constructor(message, { ptr }) {
     super(message);
     this.ptr = ptr;
+  }
+}
+
+/** The C core found its metadata broken (an overflow or a write after
+ * free rewrote a header, footer or free-list link). The call that found
+ * it changed nothing that can be trusted; the heap then refuses every
+ * call but check(), stats() and blocks(). */
+export class HeapCorruptionError extends LmallocError {
+  constructor(message, { address }) {
+    super(message);
+    this.address = address;
   }
 }
 
@@ -325,6 +339,7 @@ class Heap {
   #listeners = [];
   #bytesSeen;
   #op = '';
+  #corrupt = ''; // the first heap-corruption report, once there was one
   #walkSink = null;
   #findings = null;
   #maximumPages;
@@ -359,12 +374,16 @@ class Heap {
     address >>>= 0;
     size >>>= 0;
     const text = this.#cString(message >>> 0);
-    if (kind === REPORT_CORRUPT || this.#op === 'check') {
+    if (this.#op === 'check') {
       this.#findings?.push({ message: text, address });
       return;
     }
     const op = this.#op || 'lmalloc';
     const what = `${op}(${hex(address)}): ${text}${size ? ` (block of ${size} bytes)` : ''}`;
+    if (kind === REPORT_CORRUPT) {
+      this.#corrupt = what;
+      throw new HeapCorruptionError(`heap corruption: ${what}`, { address });
+    }
     switch (kind) {
       case REPORT_DOUBLE_FREE:
         if (op === 'usableSize') throw new UseAfterFreeError(what, { ptr: address });
@@ -419,6 +438,8 @@ class Heap {
   // error thrown by the report import, or a trap) the stack pointer goes
   // back to the top, since the unwound C frames never restored it.
   #call(op, requestedSize, f) {
+    if (this.#corrupt && !READ_ONLY_OPS.has(op))
+      throw new HeapCorruptionError(`${op}: the heap is corrupt (${this.#corrupt}); only check(), stats() and blocks() still run`, { address: 0 });
     this.#noticeGrowth('external', undefined);
     this.#op = op;
     let result;

@@ -249,7 +249,12 @@ export class Session {
       // aligned_alloc gives the unused lead back as a free block before it.
       const bytes = this.#bytes();
       const hdr = decodeHeader(this.#word(bytes, p - HEADER_SIZE));
-      if (hdr.prevFree) m.pad = p - HEADER_SIZE - this.#word(bytes, p - 2 * HEADER_SIZE);
+      // The gap is the free block that ends at this block's header (its
+      // footer is masked with the heap's key, so it is found by the walk).
+      if (hdr.prevFree) {
+        const gap = this.heap.blocks().find((b) => !b.used && b.header + b.size === p - HEADER_SIZE);
+        if (gap) m.pad = gap.header;
+      }
     }
     this.freed.delete(p);
     this.meta.set(p, m);

@@ -91,16 +91,28 @@ export function decodeHeap(entries, bytes, place) {
     }
   }
 
-  // Free blocks: links, footer, class.
+  // Free blocks: links, footer, class. lmalloc stores links and footers
+  // XOR-masked with the heap's key (src/block.h); a free block's footer is
+  // its size masked, so the key is footer ^ size. The most common value
+  // over all free blocks is taken, so one overwritten footer cannot hide it.
   const byHeader = new Map();
+  const keys = new Map();
+  for (const e of entries) {
+    if (e.kind !== 'block' || e.used || e.top) continue;
+    const k = (word(e.header + e.size - 4) ^ e.size) >>> 0;
+    keys.set(k, (keys.get(k) || 0) + 1);
+  }
+  let key = 0;
+  for (const [k, n] of keys) if (n > (keys.get(key) || 0)) key = k;
+  const unmask = (v) => (v ^ key) >>> 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
     if (e.kind !== 'block' || e.used) continue;
     byHeader.set(e.header, i);
     e.cls = binClass(e.size);
     if (!e.top) {
-      e.links = { next: word(e.header + 4), prev: word(e.header + 8) };
-      e.footer = word(e.header + e.size - 4);
+      e.links = { next: unmask(word(e.header + 4)), prev: unmask(word(e.header + 8)) };
+      e.footer = unmask(word(e.header + e.size - 4));
     }
   }
 
@@ -118,6 +130,7 @@ export function decodeHeap(entries, bytes, place) {
     topIndex,
     bins,
     slabLists,
+    key, // the heap's link/footer mask, as read off the free blocks' footers
     stackUsed: stackHighWater(bytes, place),
     problems,
   };

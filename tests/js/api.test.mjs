@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { createHeap } from '../../wasm/lmalloc.mjs';
+import { createHeap, HeapCorruptionError } from '../../wasm/lmalloc.mjs';
 import { BUILDS, PAGE } from './helpers.mjs';
 
 for (const build of BUILDS) {
@@ -268,7 +268,12 @@ for (const build of BUILDS) {
       assert.equal(findings.length, n);
       assert.equal(typeof findings[0].message, 'string');
       assert.ok(findings[0].message.length > 0);
-      heap.free(p); // the heap stays usable for what is intact
+      // Freeing p would merge it with the broken neighbour: the hardened
+      // core refuses, and the heap then refuses everything but the walks.
+      assert.throws(() => heap.free(p), HeapCorruptionError);
+      assert.throws(() => heap.malloc(16), HeapCorruptionError);
+      assert.ok(heap.check() > 0);
+      assert.ok(heap.blocks().length > 0);
     });
 
     test('onGrow reports memory.grow with its cause and request', async () => {

@@ -204,9 +204,10 @@ test('a corrupt free list is reported, not followed forever', async () => {
   const [cls, list] = [...snap.bins.lists][0];
   assert.ok(list.length >= 2, `class ${cls} holds the holes`);
   const head = snap.entries[list[0]];
-  // Make the list a cycle: the second block links back to the head.
+  // Make the list a cycle: the second block links back to the head (links
+  // are stored masked with the heap's key, src/block.h).
   const second = snap.entries[list[1]];
-  new DataView(bytes.buffer).setUint32(second.header + 4, head.header, true);
+  new DataView(bytes.buffer).setUint32(second.header + 4, (head.header ^ snap.key) >>> 0, true);
   const bad = decodeHeap(s.heap.blocks(), bytes, s.place);
   assert.equal(bad.bins.lists.get(cls).length, list.length, 'every block still shows up once');
   assert.ok(bad.problems.some((p) => /has a cycle/.test(p.message)), JSON.stringify(bad.problems));
