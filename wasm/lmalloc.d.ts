@@ -40,6 +40,14 @@ export interface HeapOptions {
    * (or dist/lmalloc-debug.wasm) next to lmalloc.mjs.
    */
   module?: WebAssembly.Module | BufferSource | URL | string;
+  /**
+   * Load lmalloc-heaps.wasm (or lmalloc-heaps-debug.wasm), which adds
+   * heap.createHeap and heap.createArena (a separate module: the page
+   * pool's owner table is 64 KiB of static data, so its start-up takes one
+   * page more). Default: false, or with a `module` given, whether that
+   * module has them; an explicit value must match the module.
+   */
+  heaps?: boolean;
   /** Same as calling heap.onGrow(onGrow) at once; with a host's memory it
    * also sees the start-up growth (cause "createHeap"). */
   onGrow?: (event: GrowEvent) => void;
@@ -193,6 +201,97 @@ export interface Heap {
   /** Calls listener after every memory growth; returns an unsubscribe
    * function. Listener exceptions propagate to the heap call. */
   onGrow(listener: (event: GrowEvent) => void): () => void;
+
+  /** A fixed heap (lm_heap_create(buffer, bytes)) in one block of `bytes`
+   * bytes of this heap (malloc'd here: AllocationError when this heap
+   * cannot give it). It never grows: when full its allocations throw
+   * AllocationError and it stays usable. `bytes` must be more than 2048
+   * (its bookkeeping), else InvalidSizeError. Only with heaps: true (else
+   * LmallocError). O(1) plus this heap's malloc. */
+  createHeap(options: FixedHeapOptions): FixedHeap;
+  /** An arena (lm_arena_create): bump allocation in chunks taken from the
+   * module's page pool or memory.grow (not from this heap). AllocationError
+   * when memory cannot grow. Only with heaps: true (else LmallocError).
+   * O(1) plus memory.grow. */
+  createArena(options?: ArenaOptions): Arena;
+  /** Only for heaps from createHeap (see FixedHeap); the heap createHeap()
+   * returned throws LmallocError: it cannot be destroyed. */
+  destroy(): void;
+}
+
+/** Options of heap.createHeap. */
+export interface FixedHeapOptions {
+  /** Size of the buffer taken from the parent heap, in bytes (> 2048). */
+  bytes: number;
+}
+
+/**
+ * A heap inside one block of its parent: every Heap method, on its own
+ * blocks. A pointer of another heap (its parent, a sibling, an arena) given
+ * to free, realloc or usableSize throws InvalidPointerError and changes
+ * nothing; so does a pointer of this heap given to its parent. Memory
+ * helpers (bytes, read, ...) accept only ranges inside its buffer.
+ * setHeapLimit does nothing (it never grows). onGrow listens to the
+ * module's memory, as on the parent.
+ */
+export interface FixedHeap extends Heap {
+  /** Destroys this heap, every heap created from it, and all their blocks
+   * at once, and frees its buffer in the parent. Every later call on it
+   * throws DestroyedError. O(heaps and arenas alive). */
+  destroy(): void;
+}
+
+/** Options of heap.createArena. */
+export interface ArenaOptions {
+  /** Bytes the first chunk holds at least (default 0: one 64 KiB page);
+   * each new chunk is as large as all earlier ones together. */
+  chunkBytes?: number;
+}
+
+/** lm_arena_info, field by field. */
+export interface ArenaInfo {
+  /** Bytes handed out since the last reset, padding included. */
+  usedBytes: number;
+  /** Allocations since the last reset. */
+  allocations: number;
+  /** Bytes of all its chunks (struct and headers included). */
+  heldBytes: number;
+  /** heldBytes in 64 KiB pages, rounded up. */
+  pages: number;
+  /** Chunks held. */
+  chunks: number;
+  /** The most usedBytes ever was. */
+  peakBytes: number;
+}
+
+/**
+ * An arena: bump allocation, freed all at once. Its allocations cannot be
+ * freed one by one (a heap's free refuses them: InvalidPointerError); they
+ * stay valid until reset() or destroy(). Sizes and alignments are checked
+ * as on a heap (InvalidSizeError, InvalidAlignmentError); out of memory is
+ * AllocationError (heapSize: the arena's heldBytes); every call after
+ * destroy() throws DestroyedError.
+ */
+export interface Arena {
+  /** The linear memory (shared with the heap that created the arena). */
+  readonly memory: WebAssembly.Memory;
+  /** `size` bytes, 16-aligned (alloc(0) takes 16: every pointer is unique). O(1). */
+  alloc(size: number): number;
+  /** `size` bytes at a multiple of `alignment` (a power of two from 1 to
+   * 2^30); the padding is lost until the next reset. O(1). */
+  alignedAlloc(alignment: number, size: number): number;
+  /** count * size zeroed bytes (InvalidSizeError beyond 4 GiB). O(1) plus zeroing. */
+  calloc(count: number, size: number): number;
+  /** Frees every allocation at once and keeps the chunks, which the next
+   * allocations fill again in order. O(1). */
+  reset(): void;
+  /** Gives all chunks to the page pool, where heaps and arenas reuse them. O(1). */
+  destroy(): void;
+  /** What the arena holds. O(1). */
+  info(): ArenaInfo;
+  /** A fresh Uint8Array view of [ptr, ptr + len), checked against the end
+   * of memory only (the arena does not track its allocations). */
+  bytes(ptr: number, len: number): Uint8Array;
 }
 
 /** Instantiates lmalloc.wasm (or lmalloc-debug.wasm) and returns its heap.
@@ -242,4 +341,9 @@ export class HeapCorruptionError extends LmallocError {
 /** Use of a freed block. */
 export class UseAfterFreeError extends LmallocError {
   readonly ptr: number;
+}
+
+/** A call on a heap (from createHeap) or an arena after its destroy(). */
+export class DestroyedError extends LmallocError {
+  readonly what: 'heap' | 'arena';
 }

@@ -27,6 +27,10 @@
 //   (by lmalloc or by anyone else) never leaves a stale view behind
 //   (TOOLCHAIN.md trap 4). Growth is detected by comparing
 //   memory.buffer.byteLength around every call into wasm.
+// - Heaps and arenas (heaps: true, lmalloc-heaps.wasm): heap.createHeap
+//   makes a fixed heap in one block of its parent, heap.createArena an
+//   arena; all heaps of one module share the default heap's call state.
+//   A pointer of another heap is refused here, before C sees it.
 // - Debug builds (debug: true) also track every live block in a Map and
 //   refuse helper accesses outside live blocks, frees of pointers that are
 //   not live, and report use after free.
@@ -39,6 +43,7 @@ const STACK_SIZE = 16 * 1024; // the core never recurses; 16 KiB is ample
 const LOW_GUARD = 1024; // in memory of our own, addresses below are unused
 const TABLE_BASE = 1; // table slot 0 stays null
 const FREED_MEMORY = 65536; // debug: freed blocks remembered for messages
+const HEAP_BUFFER_OVERHEAD = 2048; // LM_HEAP_BUFFER_OVERHEAD (lmalloc_heaps.h)
 
 // lm_report_kind_t (lmalloc.h). The last three come only from the debug C
 // library (lmalloc_debug.h).
@@ -106,6 +111,14 @@ export class InvalidPointerError extends LmallocError {
   }
 }
 
+/** Access to a block after it was freed. */
+export class UseAfterFreeError extends LmallocError {
+  constructor(message, { ptr }) {
+    super(message);
+    this.ptr = ptr;
+  }
+}
+
 /** The C core found its metadata broken (an overflow or a write after
  * free rewrote a header, footer or free-list link). The call that found
  * it changed nothing that can be trusted; the heap then refuses every
@@ -117,11 +130,11 @@ export class HeapCorruptionError extends LmallocError {
   }
 }
 
-/** Access to a block after it was freed. */
-export class UseAfterFreeError extends LmallocError {
-  constructor(message, { ptr }) {
+/** A call on a heap or an arena after its destroy(). */
+export class DestroyedError extends LmallocError {
+  constructor(message, { what }) {
     super(message);
-    this.ptr = ptr;
+    this.what = what; // 'heap' or 'arena'
   }
 }
 
@@ -203,10 +216,11 @@ async function readBytes(source) {
   return response.arrayBuffer();
 }
 
-async function compile(source, debug) {
+async function compile(source, debug, heaps) {
   if (source instanceof WebAssembly.Module) return source;
   if (source === undefined || source === null) {
-    source = new URL(debug ? './dist/lmalloc-debug.wasm' : './dist/lmalloc.wasm', import.meta.url);
+    const name = `lmalloc${heaps ? '-heaps' : ''}${debug ? '-debug' : ''}.wasm`;
+    source = new URL(`./dist/${name}`, import.meta.url);
   }
   let bytes = source;
   if (typeof source === 'string' || source instanceof URL) {
@@ -329,7 +343,47 @@ class LiveBlocks {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+// The C functions behind one heap: the default heap's (lmalloc.h) or a
+// created heap's (lmalloc_heaps.h, on its lm_heap_t *).
+const defaultHeapCalls = (e) => ({
+  malloc: (n) => e.lm_malloc(n),
+  calloc: (c, n) => e.lm_calloc(c, n),
+  realloc: (p, n) => e.lm_realloc(p, n),
+  free: (p) => e.lm_free(p),
+  alignedAlloc: (a, n) => e.lm_aligned_alloc(a, n),
+  usableSize: (p) => e.lm_usable_size(p),
+  setLimit: (n) => e.lm_set_heap_limit(n),
+  stats: () => e.lmjs_stats(),
+  walk: () => e.lmjs_walk(),
+  check: () => e.lm_check(),
+});
+
+const createdHeapCalls = (e, h) => ({
+  malloc: (n) => e.lm_heap_malloc(h, n),
+  calloc: (c, n) => e.lm_heap_calloc(h, c, n),
+  realloc: (p, n) => e.lm_heap_realloc(h, p, n),
+  free: (p) => e.lm_heap_free(h, p),
+  alignedAlloc: (a, n) => e.lm_heap_aligned_alloc(h, a, n),
+  usableSize: (p) => e.lm_heap_usable_size(h, p),
+  setLimit: () => {}, // a fixed heap never grows: nothing to cap
+  stats: () => e.lmjs_heap_stats(h),
+  walk: () => e.lmjs_heap_walk(h),
+  check: () => e.lm_heap_check(h),
+});
+
+// A heap: the module's default heap (what createHeap returns), or a fixed
+// heap made by heap.createHeap({ bytes }) in one block of its parent. All
+// heaps of one module share the default heap's call state (#call, the
+// report import, growth listeners), reached through #root.
 class Heap {
+  #root = this;
+  #c = null; // the C functions of this heap
+  #handle = 0; // lm_heap_t * of a created heap; 0 for the default heap
+  #parent = null; // a created heap: the heap whose block holds it,
+  #buffer = 0; // that block's address
+  #bufferEnd = 0; // and end
+  #children = new Set(); // live heaps created from this one
+  #destroyed = false;
   #memory;
   #exports;
   #sp; // the __stack_pointer global
@@ -348,6 +402,22 @@ class Heap {
   // instance's imports call (report, walkEntry) and hands over the exports
   // (attach); none of them is reachable from outside.
   constructor(wiring) {
+    if (wiring.parent) {
+      // A fixed heap (createHeap below): no imports of its own to wire.
+      const { parent, handle, buffer, size } = wiring;
+      const root = parent.#root;
+      this.#root = root;
+      this.#memory = root.#memory;
+      this.#exports = root.#exports;
+      this.#debug = root.#debug;
+      this.#live = root.#debug ? new LiveBlocks() : null;
+      this.#parent = parent;
+      this.#handle = handle;
+      this.#buffer = buffer;
+      this.#bufferEnd = buffer + size;
+      this.#c = createdHeapCalls(root.#exports, handle);
+      return;
+    }
     this.#memory = wiring.memory;
     this.#sp = wiring.stackPointer;
     this.#stackTop = wiring.stackTop;
@@ -359,6 +429,7 @@ class Heap {
     wiring.walkEntry = (...entry) => this.#walkEntry(...entry);
     wiring.attach = (exports) => {
       this.#exports = exports;
+      this.#c = defaultHeapCalls(exports);
     };
     wiring.grewAtStart = (oldBytes) => {
       // The start-up reservation of a host's memory, as a growth event.
@@ -456,13 +527,55 @@ class Heap {
     return result;
   }
 
+  // Every call of a heap goes through the default heap's #call; a
+  // destroyed heap refuses it first.
+  #run(op, requestedSize, f) {
+    this.#alive(op);
+    return this.#root.#call(op, requestedSize, f);
+  }
+
+  #alive(op) {
+    if (this.#destroyed) {
+      throw new DestroyedError(`${op}: this heap was destroyed`, { what: 'heap' });
+    }
+  }
+
+  // A pointer of another heap is refused here, before C sees it: outside a
+  // fixed heap's buffer, or inside the buffer of a heap created from this
+  // one (C would see an interior pointer of one of its blocks).
+  #checkOwner(op, ptr) {
+    if (ptr === 0) return;
+    if (this.#parent && (ptr < this.#buffer || ptr >= this.#bufferEnd)) {
+      throw new InvalidPointerError(
+        `${op}(${hex(ptr)}): not a block of this heap (its buffer is ` +
+          `${hex(this.#buffer)}..${hex(this.#bufferEnd)})`,
+        { ptr },
+      );
+    }
+    for (const child of this.#children) {
+      if (ptr >= child.#buffer && ptr < child.#bufferEnd) {
+        throw new InvalidPointerError(
+          `${op}(${hex(ptr)}): a block of the heap created at ${hex(child.#buffer)}, not of this heap`,
+          { ptr },
+        );
+      }
+    }
+  }
+
   #heapBytes() {
-    const p = this.#exports.lmjs_stats() >>> 0;
+    const p = this.#c.stats() >>> 0;
     return p ? new DataView(this.#memory.buffer).getUint32(p + 8, true) : 0;
   }
 
   #outOfMemory(op, requestedSize, detail) {
     const heapSize = this.#heapBytes();
+    if (this.#parent) {
+      return new AllocationError(
+        `${op}(${detail}): out of memory: this fixed heap of ${this.#bufferEnd - this.#buffer} ` +
+          `bytes is full (it never grows; free blocks to make room)`,
+        { requestedSize, heapSize },
+      );
+    }
     const pages = this.#memory.buffer.byteLength / PAGE_SIZE;
     const max = this.#maximumPages === undefined ? '' : ` of at most ${this.#maximumPages}`;
     return new AllocationError(
@@ -492,7 +605,7 @@ class Heap {
   }
 
   #track(ptr) {
-    if (this.#live && ptr) this.#live.add(ptr, this.#exports.lm_usable_size(ptr) >>> 0);
+    if (this.#live && ptr) this.#live.add(ptr, this.#c.usableSize(ptr) >>> 0);
   }
 
   // --- allocation ----------------------------------------------------------
@@ -505,7 +618,7 @@ class Heap {
 
   tryMalloc(size) {
     checkSize('malloc', size);
-    const p = this.#call('malloc', size, () => this.#exports.lm_malloc(size)) >>> 0;
+    const p = this.#run('malloc', size, () => this.#c.malloc(size)) >>> 0;
     this.#track(p);
     return p;
   }
@@ -520,7 +633,7 @@ class Heap {
         { size: total },
       );
     }
-    const p = this.#call('calloc', total, () => this.#exports.lm_calloc(count, size)) >>> 0;
+    const p = this.#run('calloc', total, () => this.#c.calloc(count, size)) >>> 0;
     if (!p) throw this.#outOfMemory('calloc', total, `${count}, ${size}`);
     this.#track(p);
     return p;
@@ -529,8 +642,10 @@ class Heap {
   realloc(ptr, size) {
     checkPointer('realloc', ptr);
     checkSize('realloc', size);
+    this.#alive('realloc');
+    this.#checkOwner('realloc', ptr);
     this.#checkLive('realloc', ptr);
-    const q = this.#call('realloc', size, () => this.#exports.lm_realloc(ptr, size)) >>> 0;
+    const q = this.#run('realloc', size, () => this.#c.realloc(ptr, size)) >>> 0;
     if (ptr && size === 0) {
       // realloc(p, 0) frees p and returns 0, as dlmalloc does.
       this.#live?.remove(ptr);
@@ -547,16 +662,18 @@ class Heap {
   free(ptr) {
     checkPointer('free', ptr);
     if (ptr === 0) return;
+    this.#alive('free');
+    this.#checkOwner('free', ptr);
     this.#checkLive('free', ptr);
-    this.#call('free', undefined, () => this.#exports.lm_free(ptr));
+    this.#run('free', undefined, () => this.#c.free(ptr));
     this.#live?.remove(ptr);
   }
 
   alignedAlloc(alignment, size) {
     checkAlignment('alignedAlloc', alignment);
     checkSize('alignedAlloc', size);
-    const p = this.#call('alignedAlloc', size, () =>
-      this.#exports.lm_aligned_alloc(alignment, size)) >>> 0;
+    const p = this.#run('alignedAlloc', size, () =>
+      this.#c.alignedAlloc(alignment, size)) >>> 0;
     if (!p) throw this.#outOfMemory('alignedAlloc', size, `${alignment}, ${size}`);
     this.#track(p);
     return p;
@@ -564,13 +681,16 @@ class Heap {
 
   usableSize(ptr) {
     checkPointer('usableSize', ptr);
+    this.#alive('usableSize');
+    this.#checkOwner('usableSize', ptr);
     this.#checkLive('usableSize', ptr);
-    return this.#call('usableSize', undefined, () => this.#exports.lm_usable_size(ptr)) >>> 0;
+    return this.#run('usableSize', undefined, () => this.#c.usableSize(ptr)) >>> 0;
   }
 
   setHeapLimit(maxBytes) {
     checkSize('setHeapLimit', maxBytes, 'limit');
-    this.#exports.lm_set_heap_limit(maxBytes);
+    this.#alive('setHeapLimit');
+    this.#c.setLimit(maxBytes);
   }
 
   // --- memory access -------------------------------------------------------
@@ -581,6 +701,14 @@ class Heap {
     checkPointer(op, ptr);
     checkSize(op, len, 'length');
     if (ptr === 0) throw new InvalidPointerError(`${op}: null pointer`, { ptr });
+    this.#alive(op);
+    if (this.#parent && (ptr < this.#buffer || ptr + len > this.#bufferEnd)) {
+      throw new InvalidPointerError(
+        `${op}(${hex(ptr)}, ${len}): not inside this heap's buffer ` +
+          `(${hex(this.#buffer)}..${hex(this.#bufferEnd)})`,
+        { ptr },
+      );
+    }
     const end = this.#memory.buffer.byteLength;
     if (ptr + len > end) {
       throw new RangeError(
@@ -694,7 +822,7 @@ class Heap {
   // --- introspection -------------------------------------------------------
 
   stats() {
-    const p = this.#call('stats', undefined, () => this.#exports.lmjs_stats()) >>> 0;
+    const p = this.#run('stats', undefined, () => this.#c.stats()) >>> 0;
     if (!p) throw new LmallocError('stats: lm_stats refused the request (version mismatch)');
     const dv = new DataView(this.#memory.buffer, p, 52);
     const word = (i) => dv.getUint32(i * 4, true);
@@ -715,35 +843,217 @@ class Heap {
 
   blocks() {
     const entries = [];
-    this.#walkSink = entries;
+    const root = this.#root;
+    root.#walkSink = entries;
     try {
-      this.#call('blocks', undefined, () => this.#exports.lmjs_walk());
+      this.#run('blocks', undefined, () => this.#c.walk());
     } finally {
-      this.#walkSink = null;
+      root.#walkSink = null;
     }
     return entries;
   }
 
   check(onFinding) {
     const findings = [];
-    this.#findings = findings;
+    const root = this.#root;
+    root.#findings = findings;
     let n;
     try {
-      n = this.#call('check', undefined, () => this.#exports.lm_check()) >>> 0;
+      n = this.#run('check', undefined, () => this.#c.check()) >>> 0;
     } finally {
-      this.#findings = null;
+      root.#findings = null;
     }
     if (onFinding) for (const f of findings) onFinding(f);
     return n;
   }
 
+  // --- heaps and arenas ---------------------------------------------------
+
+  #needHeaps(op) {
+    if (typeof this.#exports.lm_heap_create !== 'function') {
+      throw new LmallocError(
+        `${op}: this module has no heaps and arenas: load lmalloc-heaps.wasm ` +
+          'with createHeap({ heaps: true })',
+      );
+    }
+  }
+
+  // A fixed heap in a block of `bytes` bytes of this heap
+  // (lm_heap_create(buffer, bytes)).
+  createHeap(options = {}) {
+    this.#needHeaps('createHeap');
+    const { bytes } = options ?? {};
+    checkSize('createHeap', bytes, 'bytes');
+    if (bytes <= HEAP_BUFFER_OVERHEAD) {
+      throw new InvalidSizeError(
+        `createHeap: a fixed heap needs more than ${HEAP_BUFFER_OVERHEAD} bytes ` +
+          `(its own bookkeeping), got ${bytes}`,
+        { size: bytes },
+      );
+    }
+    const buffer = this.malloc(bytes);
+    const handle = this.#run('createHeap', bytes, () =>
+      this.#exports.lm_heap_create(buffer, bytes)) >>> 0;
+    if (!handle) {
+      this.free(buffer);
+      throw new LmallocError(`createHeap: lm_heap_create refused a buffer of ${bytes} bytes`);
+    }
+    const heap = new Heap({ parent: this, handle, buffer, size: bytes });
+    this.#children.add(heap);
+    return heap;
+  }
+
+  // Destroys a heap made by createHeap, the heaps created from it first,
+  // and gives its block back to the parent.
+  destroy() {
+    if (!this.#parent) {
+      throw new LmallocError('destroy: the default heap cannot be destroyed (only heaps from createHeap)');
+    }
+    this.#alive('destroy');
+    for (const child of [...this.#children]) child.destroy();
+    this.#run('destroy', undefined, () => this.#exports.lm_heap_destroy(this.#handle));
+    this.#destroyed = true;
+    this.#parent.#children.delete(this);
+    this.#parent.free(this.#buffer);
+  }
+
+  // An arena (lm_arena_create): its chunks come from the module's page
+  // pool or memory.grow, not from this heap.
+  createArena(options = {}) {
+    this.#needHeaps('createArena');
+    const { chunkBytes = 0 } = options ?? {};
+    checkSize('createArena', chunkBytes, 'chunkBytes');
+    const root = this.#root;
+    const handle = this.#run('createArena', chunkBytes, () =>
+      this.#exports.lm_arena_create(chunkBytes)) >>> 0;
+    if (!handle) {
+      const pages = this.#memory.buffer.byteLength / PAGE_SIZE;
+      throw new AllocationError(
+        `createArena(${chunkBytes}): out of memory: memory is ${pages} pages and could not grow`,
+        { requestedSize: chunkBytes, heapSize: 0 },
+      );
+    }
+    return new Arena(handle, this.#memory, this.#exports, (op, n, f) => root.#call(op, n, f));
+  }
+
   onGrow(listener) {
     if (typeof listener !== 'function') throw new TypeError('onGrow: listener must be a function');
-    this.#listeners.push(listener);
+    const listeners = this.#root.#listeners; // one memory, one set of listeners
+    listeners.push(listener);
     return () => {
-      const i = this.#listeners.indexOf(listener);
-      if (i >= 0) this.#listeners.splice(i, 1);
+      const i = listeners.indexOf(listener);
+      if (i >= 0) listeners.splice(i, 1);
     };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Arenas
+// ---------------------------------------------------------------------------
+
+// An arena from heap.createArena: bump allocation, all freed at once by
+// reset() or destroy() (lmalloc_heaps.h). Pointers into it are valid until
+// the next reset or destroy; a destroyed arena refuses every call.
+class Arena {
+  #handle;
+  #memory;
+  #exports;
+  #call; // the default heap's #call
+  #destroyed = false;
+
+  constructor(handle, memory, exports, call) {
+    this.#handle = handle;
+    this.#memory = memory;
+    this.#exports = exports;
+    this.#call = call;
+  }
+
+  get memory() {
+    return this.#memory;
+  }
+
+  #run(op, requestedSize, f) {
+    if (this.#destroyed) {
+      throw new DestroyedError(`${op}: this arena was destroyed`, { what: 'arena' });
+    }
+    return this.#call(op, requestedSize, f);
+  }
+
+  #outOfMemory(op, requestedSize, detail) {
+    const heapSize = this.info().heldBytes;
+    const pages = this.#memory.buffer.byteLength / PAGE_SIZE;
+    return new AllocationError(
+      `${op}(${detail}): out of memory: the arena holds ${heapSize} bytes, ` +
+        `memory is ${pages} pages, and it could not grow by ${requestedSize} bytes`,
+      { requestedSize, heapSize },
+    );
+  }
+
+  alloc(size) {
+    checkSize('alloc', size);
+    const p = this.#run('alloc', size, () => this.#exports.lm_arena_alloc(this.#handle, size)) >>> 0;
+    if (!p) throw this.#outOfMemory('alloc', size, size);
+    return p;
+  }
+
+  alignedAlloc(alignment, size) {
+    checkAlignment('alignedAlloc', alignment);
+    checkSize('alignedAlloc', size);
+    const p = this.#run('alignedAlloc', size, () =>
+      this.#exports.lm_arena_aligned_alloc(this.#handle, alignment, size)) >>> 0;
+    if (!p) throw this.#outOfMemory('alignedAlloc', size, `${alignment}, ${size}`);
+    return p;
+  }
+
+  calloc(count, size) {
+    checkSize('calloc', count, 'count');
+    checkSize('calloc', size);
+    const total = count * size;
+    if (total > MAX_SIZE) {
+      throw new InvalidSizeError(`calloc: ${count} * ${size} = ${total} bytes is beyond 4 GiB`, { size: total });
+    }
+    const p = this.#run('calloc', total, () =>
+      this.#exports.lm_arena_calloc(this.#handle, count, size)) >>> 0;
+    if (!p) throw this.#outOfMemory('calloc', total, `${count}, ${size}`);
+    return p;
+  }
+
+  reset() {
+    this.#run('reset', undefined, () => this.#exports.lm_arena_reset(this.#handle));
+  }
+
+  destroy() {
+    this.#run('destroy', undefined, () => this.#exports.lm_arena_destroy(this.#handle));
+    this.#destroyed = true;
+  }
+
+  info() {
+    const p = this.#run('info', undefined, () => this.#exports.lmjs_arena_info(this.#handle)) >>> 0;
+    if (!p) throw new LmallocError('info: lm_arena_info refused the request');
+    const dv = new DataView(this.#memory.buffer, p, 24);
+    const word = (i) => dv.getUint32(i * 4, true);
+    return {
+      usedBytes: word(0),
+      allocations: word(1),
+      heldBytes: word(2),
+      pages: word(3),
+      chunks: word(4),
+      peakBytes: word(5),
+    };
+  }
+
+  // A fresh Uint8Array view of [ptr, ptr + len) (checked against the end
+  // of memory only: the arena does not track its allocations).
+  bytes(ptr, len) {
+    checkPointer('bytes', ptr);
+    checkSize('bytes', len, 'length');
+    if (this.#destroyed) throw new DestroyedError('bytes: this arena was destroyed', { what: 'arena' });
+    if (ptr === 0) throw new InvalidPointerError('bytes: null pointer', { ptr });
+    const end = this.#memory.buffer.byteLength;
+    if (ptr + len > end) {
+      throw new RangeError(`bytes(${hex(ptr)}, ${len}): runs past the end of memory (${end} bytes)`);
+    }
+    return new Uint8Array(this.#memory.buffer, ptr, len);
   }
 }
 
@@ -757,6 +1067,7 @@ export async function createHeap(options = {}) {
     maximumPages,
     memory: hostMemory,
     debug: debugOption,
+    heaps: heapsOption,
     module: source,
     onGrow,
   } = options;
@@ -774,7 +1085,7 @@ export async function createHeap(options = {}) {
     throw new TypeError('createHeap: onGrow must be a function');
   }
 
-  const module = await compile(source, !!debugOption);
+  const module = await compile(source, !!debugOption, !!heapsOption);
   const { memSize, memAlign, tableSize } = readDylink(module);
   if (!WebAssembly.Module.exports(module).some((e) => e.name === 'lmjs_debug')) {
     throw new Error('lmalloc: this wasm module is not lmalloc.wasm (no lmjs_debug export)');
@@ -846,6 +1157,15 @@ export async function createHeap(options = {}) {
     );
   }
   wiring.debug = moduleIsDebug;
+  // The same for heaps: the plain modules have no heaps and arenas.
+  const moduleHasHeaps = typeof exports.lm_heap_create === 'function';
+  if (heapsOption !== undefined && !!heapsOption !== moduleHasHeaps) {
+    throw new Error(
+      `createHeap: heaps: ${!!heapsOption} needs a module ${heapsOption ? 'with' : 'without'} heaps ` +
+        `and arenas (lmalloc-heaps.wasm or lmalloc-heaps-debug.wasm), but the module given ` +
+        `${moduleHasHeaps ? 'has' : 'has no'} heaps`,
+    );
+  }
   const heap = new Heap(wiring);
   exports.__wasm_apply_data_relocs?.();
   exports.__wasm_call_ctors?.();

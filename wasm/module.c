@@ -129,3 +129,30 @@ static int visit(const lm_block_info_t *b, void *ctx) {
 EXPORT(lmjs_walk) uint32_t lmjs_walk(void) {
   return (uint32_t)lm_walk(visit, NULL);
 }
+
+#ifdef LMJS_HEAPS
+/* Heaps and arenas (lmalloc_heaps.h), only in lmalloc-heaps.wasm and
+ * lmalloc-heaps-debug.wasm: linking them brings the page pool, whose
+ * owner table is 64 KiB of static data. lmalloc.mjs calls lm_heap_* and
+ * lm_arena_* directly (exported by wasm/CMakeLists.txt); these three pass
+ * the structs they fill and the walk, as above, for one created heap. */
+EXPORT(lmjs_heap_stats) uint32_t lmjs_heap_stats(lm_heap_t *heap) {
+  stats.version = LM_STATS_VERSION;
+  stats.size = sizeof stats;
+  return lm_heap_stats(heap, &stats) == 0 ? addr(&stats) : 0;
+}
+
+EXPORT(lmjs_heap_walk) uint32_t lmjs_heap_walk(lm_heap_t *heap) {
+  return (uint32_t)lm_heap_walk(heap, visit, NULL);
+}
+
+/* lm_arena_info into a static struct whose address is returned (0 on
+ * failure): 6 32-bit words, in the order of lm_arena_info_t. */
+static lm_arena_info_t arena_info;
+_Static_assert(sizeof(lm_arena_info_t) == 6 * 4, "lmalloc.mjs reads 6 words");
+_Static_assert(offsetof(lm_arena_info_t, peak_bytes) == 20, "layout");
+
+EXPORT(lmjs_arena_info) uint32_t lmjs_arena_info(const lm_arena_t *arena) {
+  return lm_arena_info(arena, &arena_info) == 0 ? addr(&arena_info) : 0;
+}
+#endif /* LMJS_HEAPS */

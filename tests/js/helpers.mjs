@@ -16,13 +16,17 @@ export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const built = {
   release: `${root}build/wasi/wasm/lmalloc.wasm`,
   debug: `${root}build/wasi/wasm/lmalloc-debug.wasm`,
+  heaps: `${root}build/wasi/wasm/lmalloc-heaps.wasm`,
+  heapsDebug: `${root}build/wasi/wasm/lmalloc-heaps-debug.wasm`,
 };
 export const dist = {
   release: `${root}wasm/dist/lmalloc.wasm`,
   debug: `${root}wasm/dist/lmalloc-debug.wasm`,
+  heaps: `${root}wasm/dist/lmalloc-heaps.wasm`,
+  heapsDebug: `${root}wasm/dist/lmalloc-heaps-debug.wasm`,
 };
 
-for (const build of ['release', 'debug']) {
+for (const build of Object.keys(built)) {
   for (const path of [built[build], dist[build]]) {
     if (!existsSync(path)) {
       throw new Error(

@@ -1,5 +1,5 @@
-// The npm package: `npm pack` ships the module, its types and both wasm
-// builds, and the tarball installed into another directory works through
+// The npm package: `npm pack` ships the module, its types and the four
+// wasm builds (release, debug, and each with heaps), and the tarball installed into another directory works through
 // `import { createHeap } from 'lmalloc'`. Also: the TypeScript declarations
 // name exactly what the module exports and what a heap has.
 // (npm pack runs with --ignore-scripts: prepack would build, and tests
@@ -30,6 +30,8 @@ test('npm pack + npm install <tgz> in another directory: import works', async (t
     'README.md',
     'package.json',
     'wasm/dist/lmalloc-debug.wasm',
+    'wasm/dist/lmalloc-heaps-debug.wasm',
+    'wasm/dist/lmalloc-heaps.wasm',
     'wasm/dist/lmalloc.wasm',
     'wasm/lmalloc.d.ts',
     'wasm/lmalloc.mjs',
