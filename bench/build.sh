@@ -27,18 +27,9 @@
 # emcc), LM_BENCH_OUT, LMALLOC_LIB, FORCE=1 (rebuild everything).
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/toolchain.sh"
 out=${LM_BENCH_OUT:-$root/build/bench}
 mkdir -p "$out"
-export NODE_PATH=${NODE_PATH:-/usr/share/nodejs} # TOOLCHAIN.md trap 1
-
-if [[ -n ${WASI_SDK_PREFIX:-} ]]; then
-  wasi_cc=("$WASI_SDK_PREFIX/bin/clang" --target=wasm32-wasi
-           "--sysroot=$WASI_SDK_PREFIX/share/wasi-sysroot")
-else
-  wasi_cc=("${CLANG:-clang-19}" --target=wasm32-wasi)
-fi
-emcc=${EMCC:-emcc}
 
 # The one set of flags every replay program is compiled with.
 cflags=(-O2 -std=c11 -DNDEBUG -DLM_PAGES_BASE_ZERO -Wall -Wextra -I"$root/include" -I"$root/src")
@@ -47,17 +38,7 @@ emflags=(-sENVIRONMENT=node -sWASM_ASYNC_COMPILATION=0
          -sEXIT_RUNTIME=1)
 
 harness=("$root/bench/replay.c" "$root/bench/trace.c")
-headers=("$root/bench/trace.h" "$0")
-# lmalloc = the sources of the release library for that platform, as
-# CMakeLists.txt lists them (configuring a preset writes
-# build/<preset>/lmalloc-sources.txt), compiled here with the harness's flags.
-lm_sources() { # lm_sources PRESET: absolute paths, one per line
-  local list="$root/build/$1/lmalloc-sources.txt"
-  [[ -f $list ]] || cmake --preset "$1" >/dev/null || return 1
-  sed -e "s|^\([^/]\)|$root/\1|" "$list"
-}
-mapfile -t lm_wasm < <(lm_sources wasi)
-mapfile -t lm_em < <(lm_sources emscripten)
+headers=("$root/bench/trace.h" "$0" "$root/bench/toolchain.sh")
 lm_headers=("$root"/include/*.h "$root"/src/*.h)
 
 # stale OUT INPUT...: true when OUT is missing or older than an input.

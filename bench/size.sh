@@ -23,31 +23,13 @@
 # allocator's own bytes (on Emscripten it holds the runtime's own exports).
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/toolchain.sh"
 out=${LM_BENCH_OUT:-$root/build/bench}/size
 results=${LM_BENCH_RESULTS:-$root/bench/results}
 mkdir -p "$out" "$results"
-export NODE_PATH=${NODE_PATH:-/usr/share/nodejs} # TOOLCHAIN.md trap 1
-
-if [[ -n ${WASI_SDK_PREFIX:-} ]]; then
-  wasi_cc=("$WASI_SDK_PREFIX/bin/clang" --target=wasm32-wasi
-           "--sysroot=$WASI_SDK_PREFIX/share/wasi-sysroot")
-else
-  wasi_cc=("${CLANG:-clang-19}" --target=wasm32-wasi)
-fi
-emcc=${EMCC:-emcc}
 emlib=${EMSCRIPTEN_ROOT:-/usr/share/emscripten}/system/lib
 
 exports=(malloc free calloc realloc aligned_alloc)
-# lmalloc = the release library's sources for each platform, as
-# CMakeLists.txt lists them (build/<preset>/lmalloc-sources.txt).
-lm_sources() { # lm_sources PRESET: absolute paths, one per line
-  local list="$root/build/$1/lmalloc-sources.txt"
-  [[ -f $list ]] || cmake --preset "$1" >/dev/null || return 1
-  sed -e "s|^\([^/]\)|$root/\1|" "$list"
-}
-mapfile -t lm_wasm < <(lm_sources wasi)
-mapfile -t lm_em < <(lm_sources emscripten)
 cflags=(-Oz -std=c11 -DNDEBUG -DLM_PAGES_BASE_ZERO -I"$root/include" -I"$root/src")
 
 # The one translation unit every module links: it defines nothing used.

@@ -373,9 +373,13 @@ void lm_block_release(lm_heap_t *h, lm_off_t b) {
   uint32_t size = hdr_size(hdr);
   lm_off_t next = b + size;
   uint32_t next_hdr = hdr_get(base, next);
+  /* Both neighbours are checked before anything is written, so a broken
+   * one is reported with the heap still as it was. */
+  lm_off_t pb = hdr_prev_free(hdr) ? free_before(h, b) : b;
+  uint32_t next_size = hdr_is_free(next_hdr) && next != h->top
+                           ? free_size(h, next) : hdr_size(next_hdr);
 
-  if (hdr_prev_free(hdr)) {
-    lm_off_t pb = free_before(h, b);
+  if (pb != b) {
     uint32_t prev_size = b - pb;
     hdr_set(base, b, LM_DEAD);
     b = pb;
@@ -383,16 +387,14 @@ void lm_block_release(lm_heap_t *h, lm_off_t b) {
     size += prev_size;
   }
   if (hdr_is_free(next_hdr)) {
+    hdr_set(base, next, LM_DEAD);
+    size += next_size;
     if (next == h->top) {
-      hdr_set(base, next, LM_DEAD);
-      hdr_set(base, b, (size + hdr_size(next_hdr)) | LM_FREE);
+      hdr_set(base, b, size | LM_FREE);
       h->top = b;
       return;
     }
-    uint32_t next_size = free_size(h, next);
     unlink_block(h, next, next_size);
-    hdr_set(base, next, LM_DEAD);
-    size += next_size;
   }
   hdr_set(base, b, size | LM_FREE);
   if (!h->top && b + size == newest_marker(h)) {

@@ -4,7 +4,7 @@
  *
  * Implementations (CMake picks exactly one per build):
  *   pages_wasm.c        memory.grow on wasm32-wasi and the standalone module
- *                       (with output_wasi.c, or the module's own output)
+ *                       (output: output_stderr.c, or the module's own)
  *   pages_emscripten.c  Emscripten: an sbrk over emscripten_resize_heap,
  *                       shared with the runtime and any other sbrk caller
  *   pages_host.c        native: a reserved address range that behaves like

@@ -238,21 +238,3 @@ int lm_pages_foreign_grow(uint32_t count) {
     return -1; /* 2 GiB or more: not an sbrk increment */
   return sbrk(bytes) == (void *)-1 ? -1 : 0;
 }
-
-void lm_pages_write_error(const char *text, size_t len) {
-  /* write(2) goes straight to the fd_write import: no stdio buffer and no
-   * malloc. Keep errno as the caller left it. */
-  int saved = errno;
-  while (len > 0) {
-    ssize_t n = write(2, text, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    text += n;
-    len -= (size_t)n;
-  }
-  errno = saved;
-}
-
-_Noreturn void lm_pages_trap(void) { __builtin_trap(); }

@@ -102,15 +102,3 @@ void lm_pages_reset(void) {
     abort();
   pages = INITIAL_PAGES;
 }
-
-void lm_pages_write_error(const char *text, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(2, text, len);
-    if (n <= 0)
-      return;
-    text += n;
-    len -= (size_t)n;
-  }
-}
-
-_Noreturn void lm_pages_trap(void) { abort(); }

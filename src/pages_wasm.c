@@ -1,7 +1,7 @@
 /* Page source for wasm32 (WASI programs and the standalone module): the
  * only file that knows about memory.grow. Offsets are linear-memory
  * addresses (base 0). Where reports are written is not its business:
- * output_wasi.c writes them to stderr for WASI programs, and the
+ * output_stderr.c writes them to stderr for WASI programs, and the
  * standalone module for JavaScript brings its own (wasm/).
  *
  * At start-up the bytes from __heap_base (set by wasm-ld after data and

@@ -1,0 +1,24 @@
+# What bench/build.sh and bench/size.sh share: the repository root, the
+# compilers (the same for every allocator) and lmalloc's sources. Sourced,
+# not run; sets root, wasi_cc, emcc, lm_wasm and lm_em.
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export NODE_PATH=${NODE_PATH:-/usr/share/nodejs} # TOOLCHAIN.md trap 1
+
+if [[ -n ${WASI_SDK_PREFIX:-} ]]; then
+  wasi_cc=("$WASI_SDK_PREFIX/bin/clang" --target=wasm32-wasi
+           "--sysroot=$WASI_SDK_PREFIX/share/wasi-sysroot")
+else
+  wasi_cc=("${CLANG:-clang-19}" --target=wasm32-wasi)
+fi
+emcc=${EMCC:-emcc}
+
+# lmalloc = the sources of the release library for each platform, as
+# CMakeLists.txt lists them (configuring a preset writes
+# build/<preset>/lmalloc-sources.txt), compiled with the benchmark's flags.
+lm_sources() { # lm_sources PRESET: absolute paths, one per line
+  local list="$root/build/$1/lmalloc-sources.txt"
+  [[ -f $list ]] || cmake --preset "$1" >/dev/null || return 1
+  sed -e "s|^\([^/]\)|$root/\1|" "$list"
+}
+mapfile -t lm_wasm < <(lm_sources wasi)
+mapfile -t lm_em < <(lm_sources emscripten)
