@@ -35,6 +35,14 @@ export interface HeapOptions {
    */
   debug?: boolean;
   /**
+   * Track every live block in JavaScript and refuse helper accesses
+   * (bytes, read, write, view, strings) outside live blocks, frees of
+   * pointers that are not live, and use after free, with either build.
+   * Costs a Map update per call. Default: the module's build (on for
+   * debug, off for release).
+   */
+  checks?: boolean;
+  /**
    * The wasm module: a compiled WebAssembly.Module, its bytes, or where to
    * load it from (a URL; in Node also a file path). Default: dist/lmalloc.wasm
    * (or dist/lmalloc-debug.wasm) next to lmalloc.mjs.

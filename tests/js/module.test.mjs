@@ -96,6 +96,22 @@ test('debug must match the module; left out, it follows the module', async () =>
   assert.equal((await createHeap({ module: releaseBytes })).debug, false);
 });
 
+test('checks: true tracks live blocks with the release module too', async () => {
+  const checked = await createHeap({ checks: true });
+  assert.equal(checked.debug, false);
+  const p = checked.malloc(16);
+  assert.throws(() => checked.bytes(p + 4096, 4), { name: 'InvalidPointerError' });
+  checked.free(p);
+  assert.throws(() => checked.read(p, 4), { name: 'UseAfterFreeError' });
+  assert.throws(() => checked.free(p + 4), { name: 'InvalidPointerError' });
+  assert.equal(checked.check(), 0);
+  // And checks: false turns them off in the debug module.
+  const unchecked = await createHeap({ debug: true, checks: false });
+  const q = unchecked.malloc(16);
+  assert.equal(unchecked.bytes(q + 64, 4).length, 4);
+  await assert.rejects(createHeap({ checks: 1 }), /checks must be true or false/);
+});
+
 test('a module that cannot be found fails with the build command in the message', async () => {
   await assert.rejects(createHeap({ module: '/nonexistent/lmalloc.wasm' }), /cmake --preset wasi/);
 });
