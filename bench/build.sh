@@ -5,6 +5,10 @@
 #
 #   replay-lmalloc.wasm     wasm32-wasi, lmalloc's sources linked before libc
 #   replay-dlmalloc.wasm    wasm32-wasi, wasi-libc's own malloc (dlmalloc)
+#   replay-lmalloc-unhardened.wasm
+#                           wasm32-wasi, lmalloc built with -DLM_HARDEN=0
+#                           (src/block.h): only to measure what the
+#                           hardening costs (node bench/run.mjs --hardening)
 #   replay-em-lmalloc.cjs   Emscripten -sMALLOC=none + lmalloc's sources
 #   replay-em-dlmalloc.cjs  Emscripten -sMALLOC=dlmalloc
 #   replay-em-emmalloc.cjs  Emscripten -sMALLOC=emmalloc
@@ -84,9 +88,13 @@ fail() {
   echo "FAILED ${1#$root/}: $2" >&2
 }
 
-build_wasi() { # build_wasi NAME EXTRA_SOURCES_OR_LIBS...
-  local name=$1 target="$out/replay-$1.wasm"
+build_wasi() { # build_wasi NAME [-DMACRO=VALUE...] EXTRA_SOURCES_OR_LIBS...
+  local name=$1 target="$out/replay-$1.wasm" defs=()
   shift
+  while [[ ${1:-} == -D* ]]; do
+    defs+=("$1")
+    shift
+  done
   if stale "$target" "${harness[@]}" "${headers[@]}" "$@" "${lm_headers[@]}"; then
     echo "build $target" | sed "s|$root/||" >&2
     # Compiled at -O2, then linked without an -O flag, so clang does not run
@@ -98,7 +106,7 @@ build_wasi() { # build_wasi NAME EXTRA_SOURCES_OR_LIBS...
     for src in "${harness[@]}" "$@"; do
       case $src in
         *.c) objs+=("$objdir/$(basename "${src%.c}").o")
-             run "${wasi_cc[@]}" "${cflags[@]}" \
+             run "${wasi_cc[@]}" "${cflags[@]}" "${defs[@]}" \
                -DLM_BENCH_ALLOCATOR="\"$name\"" -c "$src" -o "${objs[-1]}" ||
                { fail "$target" "${src#$root/} does not compile"; return 0; } ;;
         *) links+=("$src") ;;
@@ -138,6 +146,7 @@ elif m=$(missing "${lm_wasm[@]}"); then
   echo "skip replay-lmalloc.wasm: ${m#$root/} does not exist yet" >&2
 else
   build_wasi lmalloc "${lm_wasm[@]}"
+  build_wasi lmalloc-unhardened -DLM_HARDEN=0 "${lm_wasm[@]}"
 fi
 
 # The allocator really is the one named (name section of each module).

@@ -3,7 +3,7 @@
 //
 //   node bench/run.mjs [--reps 5] [--traces a,b] [--quick] [--no-build]
 //                      [--no-latency] [--no-synthetic] [--no-size]
-//                      [--seed 1] [--out bench/results]
+//                      [--seed 1] [--out bench/results] [--hardening]
 //
 // 1. Runs bench/build.sh (which rebuilds only what is stale) and uses every
 //    replay program that exists afterwards.
@@ -26,6 +26,11 @@
 //    exporting the five allocation functions) and its table appended.
 //
 // --quick: 2 rounds, program traces only (no synthetic workloads, no size).
+// --hardening: also runs wasi/lmalloc-unhardened (lmalloc with
+// -DLM_HARDEN=0, src/block.h) interleaved with the others, and adds a
+// "Hardening cost" table: per trace, lmalloc's median ns/op over the
+// unhardened build's, and their geometric mean. Writes to
+// bench/results/hardening/ unless --out is given.
 // Every run uses node --no-liftoff --no-wasm-lazy-compilation: all code is
 // compiled by the optimizing tier before main starts, so no run measures
 // the baseline compiler or a compilation in the middle of the timed loop
@@ -60,17 +65,20 @@ const BUILDS = [
   { key: 'emscripten/lmalloc', toolchain: 'emscripten', allocator: 'lmalloc', file: 'replay-em-lmalloc.cjs' },
   { key: 'emscripten/dlmalloc', toolchain: 'emscripten', allocator: 'dlmalloc', file: 'replay-em-dlmalloc.cjs' },
   { key: 'emscripten/emmalloc', toolchain: 'emscripten', allocator: 'emmalloc', file: 'replay-em-emmalloc.cjs' },
+  { key: 'wasi/lmalloc-unhardened', toolchain: 'wasi', allocator: 'lmalloc-unhardened',
+    file: 'replay-lmalloc-unhardened.wasm', only: 'hardening' },
 ];
 const BASELINE = 'dlmalloc';
 
 function parseArgs(argv) {
   const o = {
     reps: 5, traces: null, quick: false, build: true, latency: true,
-    synthetic: true, size: true, seed: 1, out: join(root, 'bench', 'results'),
+    synthetic: true, size: true, seed: 1, out: null, hardening: false,
   };
   const usage = () => {
     console.error('usage: node bench/run.mjs [--reps N] [--traces a,b] [--quick] [--no-build]\n' +
-      '                       [--no-latency] [--no-synthetic] [--no-size] [--seed N] [--out DIR]');
+      '                       [--no-latency] [--no-synthetic] [--no-size] [--seed N] [--out DIR]\n' +
+      '                       [--hardening]');
     process.exit(64);
   };
   let repsGiven = false;
@@ -86,6 +94,7 @@ function parseArgs(argv) {
     else if (a === '--no-size') o.size = false;
     else if (a === '--seed') o.seed = Number(value());
     else if (a === '--out') o.out = resolve(value());
+    else if (a === '--hardening') o.hardening = true;
     else usage();
   }
   if (o.quick) {
@@ -93,6 +102,7 @@ function parseArgs(argv) {
     o.synthetic = false;
     o.size = false;
   }
+  o.out ??= join(root, 'bench', 'results', ...(o.hardening ? ['hardening'] : []));
   if (!Number.isInteger(o.reps) || o.reps < 1) usage();
   if (!Number.isInteger(o.seed) || o.seed < 0) usage();
   return o;
@@ -255,6 +265,30 @@ function summaryTable(byBuild, kinds) {
   return lines.join('\n');
 }
 
+// What the release library's hardening costs: lmalloc's median ns/op over
+// that of the same sources built with -DLM_HARDEN=0, per trace, and the
+// geometric mean over the program traces (the issue's budget: 5%).
+function hardeningCost(rows, traces) {
+  const out = [];
+  for (const t of traces) {
+    const hard = rows.find((r) => r.trace === t.name && r.build === 'wasi/lmalloc');
+    const soft = rows.find((r) => r.trace === t.name && r.build === 'wasi/lmalloc-unhardened');
+    if (!hard?.ns_per_op || !soft?.ns_per_op) continue;
+    out.push({ trace: t.name, kind: t.kind, hardened: hard.ns_per_op, unhardened: soft.ns_per_op,
+      cost: hard.ns_per_op / soft.ns_per_op - 1 });
+  }
+  const program = out.filter((r) => r.kind === 'program');
+  const mean = program.length ? geomean(program.map((r) => 1 + r.cost)) - 1 : null;
+  const pct = (x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+  const md = ['## Hardening cost (wasi)', '',
+    'lmalloc as shipped against the same sources built with `-DLM_HARDEN=0` (links and footers ' +
+    'unmasked, no checks of free-block metadata), interleaved in the same rounds.', '',
+    '| trace | hardened ns/op | unhardened ns/op | cost |', '|---|--:|--:|--:|',
+    ...out.map((r) => `| ${r.trace} | ${fmt(r.hardened)} | ${fmt(r.unhardened)} | ${pct(r.cost)} |`)];
+  if (mean !== null) md.push(`| **geomean (program traces)** | | | **${pct(mean)}** |`);
+  return { md: md.join('\n'), rows: out, geomean: mean };
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
@@ -262,7 +296,7 @@ async function main() {
     const b = spawnSync('bash', [join(here, 'build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
     if (b.status !== 0) console.error('warning: build.sh reported failures; running the builds that exist');
   }
-  const builds = BUILDS.filter((b) => existsSync(join(buildDir, b.file)));
+  const builds = BUILDS.filter((b) => existsSync(join(buildDir, b.file)) && (!b.only || opts[b.only]));
   if (!builds.length) {
     console.error('no replay program was built');
     process.exit(1);
@@ -375,12 +409,15 @@ async function main() {
     for (const r of traceRows) for (const e of r.errors) md.push(`- **${r.build} failed**: ${e}`);
     if (traceRows.some((r) => r.errors.length)) md.push('');
   }
+  const hardening = opts.hardening ? hardeningCost(rows, traces) : null;
+  if (hardening) md.push(hardening.md, '');
   if (size) md.push(size.md.replace(/^# /, '## '));
   const text = md.join('\n');
   mkdirSync(opts.out, { recursive: true });
   writeFileSync(join(opts.out, 'latest.md'), text);
   writeFileSync(join(opts.out, 'latest.json'), JSON.stringify({
-    meta, summary: Object.fromEntries(byBuild), results: rows, size: size ? size.rows : null, runs: raw,
+    meta, summary: Object.fromEntries(byBuild), results: rows, size: size ? size.rows : null,
+    hardening: hardening ? hardening.rows : null, runs: raw,
   }, null, 1));
   writeFileSync(join(opts.out, 'latest.svg'), chartSvg(rows));
   process.stdout.write(text);

@@ -127,8 +127,8 @@ static inline void bin_remove(lm_bins_t *bins, uintptr_t base, uint32_t key,
   uint32_t c = bin_class(size);
   lm_off_t next = link_next(base, key, b);
   lm_off_t prev = link_prev(base, key, b);
-  if ((prev ? link_next(base, key, prev) : bins->head[c]) != b ||
-      (next && link_prev(base, key, next) != b))
+  if (LM_HARDEN && ((prev ? link_next(base, key, prev) : bins->head[c]) != b ||
+                    (next && link_prev(base, key, next) != b)))
     lm_corrupt("free-list links of a free block were overwritten", base + b);
   if (prev) {
     link_set_next(base, key, prev, next);

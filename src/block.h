@@ -67,6 +67,19 @@ _Static_assert(LM_MIN_BLOCK % LM_ALIGN == 0, "sizes are multiples of 16");
 _Static_assert((LM_SPAN_HEADER + LM_HEADER_SIZE) % LM_ALIGN == 0,
                "the first payload of a 16-aligned span is 16-aligned");
 
+/* LM_HARDEN=0 compiles the core without the release library's hardening:
+ * links and footers unmasked, and no checks of what is read from free
+ * blocks (free_size, unlink_block, safe unlink, slab links). It exists
+ * only so bench/ can measure what hardening costs (bench/build.sh builds
+ * replay-lmalloc-unhardened.wasm; node bench/run.mjs --hardening); it is
+ * not a supported configuration. */
+#ifndef LM_HARDEN
+#define LM_HARDEN 1
+#endif
+
+/* The mask applied to links and footers: the heap's key, or nothing. */
+#define LM_MASK(key) (LM_HARDEN ? (key) : 0u)
+
 /* A block's offset from the page source base. 0 means "none". */
 typedef uint32_t lm_off_t;
 
@@ -113,32 +126,32 @@ static inline lm_off_t block_from_payload(lm_off_t p) {
  * (bins.h: safe unlink; heap.c: header/footer agreement) catch what
  * changed. 0 is stored as the key itself. */
 static inline lm_off_t link_next(uintptr_t base, uint32_t key, lm_off_t b) {
-  return word_get(base, b + 4) ^ key;
+  return word_get(base, b + 4) ^ LM_MASK(key);
 }
 static inline lm_off_t link_prev(uintptr_t base, uint32_t key, lm_off_t b) {
-  return word_get(base, b + 8) ^ key;
+  return word_get(base, b + 8) ^ LM_MASK(key);
 }
 static inline void link_set_next(uintptr_t base, uint32_t key, lm_off_t b,
                                  lm_off_t n) {
-  word_set(base, b + 4, n ^ key);
+  word_set(base, b + 4, n ^ LM_MASK(key));
 }
 static inline void link_set_prev(uintptr_t base, uint32_t key, lm_off_t b,
                                  lm_off_t p) {
-  word_set(base, b + 8, p ^ key);
+  word_set(base, b + 8, p ^ LM_MASK(key));
 }
 static inline void footer_set(uintptr_t base, uint32_t key, lm_off_t b,
                               uint32_t size) {
-  word_set(base, b + size - 4, size ^ key);
+  word_set(base, b + size - 4, size ^ LM_MASK(key));
 }
 /* The footer of the free block of `size` bytes at b, unmasked. */
 static inline uint32_t footer_get(uintptr_t base, uint32_t key, lm_off_t b,
                                   uint32_t size) {
-  return word_get(base, b + size - 4) ^ key;
+  return word_get(base, b + size - 4) ^ LM_MASK(key);
 }
 /* Size of the free block that ends just before block b (valid only when
  * b's header has PREV_FREE). */
 static inline uint32_t prev_footer(uintptr_t base, uint32_t key, lm_off_t b) {
-  return word_get(base, b - 4) ^ key;
+  return word_get(base, b - 4) ^ LM_MASK(key);
 }
 
 /* Sets or clears PREV_FREE in the header of block b. */

@@ -56,8 +56,9 @@ static uint32_t free_size(const lm_heap_t *h, lm_off_t b) {
   uintptr_t base = heap_base(h);
   uint32_t hdr = hdr_get(base, b);
   uint32_t size = hdr_size(hdr);
-  if ((hdr & (LM_FREE | LM_SLAB)) != LM_FREE || size < LM_MIN_BLOCK ||
-      size > h->hi - LM_HEADER_SIZE - b || footer_get(base, h->key, b, size) != size)
+  if (LM_HARDEN &&
+      ((hdr & (LM_FREE | LM_SLAB)) != LM_FREE || size < LM_MIN_BLOCK ||
+       size > h->hi - LM_HEADER_SIZE - b || footer_get(base, h->key, b, size) != size))
     lm_corrupt("a free block's header or footer was overwritten", base + b);
   return size;
 }
@@ -68,7 +69,7 @@ static uint32_t free_size(const lm_heap_t *h, lm_off_t b) {
 static void unlink_block(lm_heap_t *h, lm_off_t b, uint32_t size) {
   uintptr_t base = heap_base(h);
   lm_off_t links[2] = {link_next(base, h->key, b), link_prev(base, h->key, b)};
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; LM_HARDEN && i < 2; i++)
     if (links[i] && (links[i] < h->lo || links[i] > h->hi - LM_MIN_BLOCK ||
                      (links[i] & (LM_ALIGN - 1)) != LM_ALIGN - LM_HEADER_SIZE))
       lm_corrupt("free-list links of a free block were overwritten", base + b);
@@ -79,7 +80,7 @@ static void unlink_block(lm_heap_t *h, lm_off_t b, uint32_t size) {
  * found from its masked footer and checked like free_size. */
 static lm_off_t free_before(const lm_heap_t *h, lm_off_t b) {
   uint32_t size = prev_footer(heap_base(h), h->key, b);
-  if (size > b - h->lo || free_size(h, b - size) != size)
+  if (LM_HARDEN && (size > b - h->lo || free_size(h, b - size) != size))
     lm_corrupt("the footer before a block was overwritten", heap_base(h) + b);
   return b - size;
 }
@@ -316,7 +317,7 @@ __attribute__((noinline)) static lm_off_t take_from_bins(lm_heap_t *h,
   b = h->bins.head[c];
 found:;
   uint32_t size = free_size(h, b);
-  if (bin_class(size) != c)
+  if (LM_HARDEN && bin_class(size) != c)
     lm_corrupt("a free block's size does not match its free list", base + b);
   unlink_block(h, b, size);
   use_block(h, b, size, nb);

@@ -66,7 +66,7 @@ int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],
   for (uint32_t i = untouched; i < cap; i++)
     map[i >> 5] |= 1u << (i & 31);
   for (lm_off_t o = word_get(base, s + SLAB_FREE); o;
-       o = word_get(base, o) ^ h->key) {
+       o = word_get(base, o) ^ LM_MASK(h->key)) {
     int32_t idx = slab_index(base, s, o);
     if (idx < 0 || (uint32_t)idx >= untouched) {
       fault |= LM_SLAB_BAD_LINK;

@@ -154,8 +154,8 @@ static inline lm_off_t slab_take(lm_heap_t *h, lm_off_t s, uint32_t c) {
   if (obj) {
     /* The link lives in the freed object, where a write after free can
      * reach it: masked with the key, and it must stay inside this slab. */
-    lm_off_t next = word_get(base, obj) ^ h->key;
-    if (next && ((next ^ s) >= LM_SLAB_SIZE || next < s + LM_SLAB_HEADER))
+    lm_off_t next = word_get(base, obj) ^ LM_MASK(h->key);
+    if (LM_HARDEN && next && ((next ^ s) >= LM_SLAB_SIZE || next < s + LM_SLAB_HEADER))
       lm_corrupt("a freed small object's link was overwritten (write "
                  "after free?)", base + obj);
     word_set(base, s + SLAB_FREE, next);
@@ -204,7 +204,7 @@ static inline void slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) {
   }
   word_set(base, w, bits & ~bit);
   lm_off_t first = word_get(base, s + SLAB_FREE);
-  word_set(base, p, first ^ h->key);
+  word_set(base, p, first ^ LM_MASK(h->key));
   word_set(base, s + SLAB_FREE, p);
   uint32_t used = word_get(base, s + SLAB_USED) - 1;
   word_set(base, s + SLAB_USED, used);
