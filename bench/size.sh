@@ -103,6 +103,10 @@ if command -v "$emcc" >/dev/null; then
   if [[ -e $root/src/pages_emscripten.c ]]; then
     em_module lmalloc none yes "${lm_em[@]}" ||
       echo "size.sh: emscripten/lmalloc does not build" >&2
+    # What the release library's hardening costs in bytes (src/block.h:
+    # LM_HARDEN=0 exists only for such measurements).
+    em_module "lmalloc (LM_HARDEN=0)" none yes -DLM_HARDEN=0 "${lm_em[@]}" ||
+      echo "size.sh: emscripten/lmalloc LM_HARDEN=0 does not build" >&2
   fi
 fi
 
