@@ -229,26 +229,30 @@ static int block_state(const lm_block_info_t *b, unsigned char **u,
  * Start-up, sequence numbers, the quarantine
  * ------------------------------------------------------------------- */
 
+#ifndef LM_DEBUG_NO_ENV
 /* Reads the environment at start-up, as a constructor of default
  * priority: after the C library's own constructors, which set up the
  * environment (Emscripten) or allocate for themselves (WASI preopens), and
  * not at the first malloc, which may come before either. The standalone
- * JavaScript module has no environment: it builds this file with
- * LM_DEBUG_NO_ENV. */
+ * JavaScript module has no environment (and must import nothing from
+ * WASI): it builds this file with LM_DEBUG_NO_ENV, and sets the quarantine
+ * with lm_quarantine_limit instead. */
 __attribute__((constructor)) static void start_up(void) {
-#ifndef LM_DEBUG_NO_ENV
   const char *q = getenv("LMALLOC_QUARANTINE");
   if (q && *q) /* blocks the C library freed already may have to leave */
     lm_quarantine_limit((size_t)strtoull(q, NULL, 0));
   const char *l = getenv("LMALLOC_LEAKS");
   if (l && l[0] == '1')
     lm_leak_report_arm(0); /* print only: see leaks.c */
-#endif
 }
+#endif
 
 /* Gives the block at u (FREED, in no ring slot any more) back to the
  * core after checking that nothing wrote to it; `fatal`: whether a
- * finding traps under the default handler. Returns 1 if it was clean. */
+ * finding traps under the default handler. Returns 1 if it was clean.
+ * The block goes back before its finding is reported, so a handler that
+ * does not return (the JavaScript module's throws) leaves the heap and
+ * the quarantine consistent. */
 static int give_back(lm_heap_t *h, unsigned char *u, int fatal) {
   header_t hd;
   if (header_state(u, heap_lo(h), heap_hi(h), &hd) != FREED) {
@@ -261,9 +265,9 @@ static int give_back(lm_heap_t *h, unsigned char *u, int fatal) {
   }
   finding_t f;
   int clean = !inspect(u, &hd, 1, &f);
-  if (!clean)
-    report(f.kind, f.message, u, &hd, f.offset, fatal);
   lm_core_free(h, u - HEADER - hd.lead);
+  if (!clean) /* f and hd are copies: the bytes at u are the core's now */
+    report(f.kind, f.message, u, &hd, f.offset, fatal);
   return clean;
 }
 
@@ -290,10 +294,22 @@ static size_t drain(int fatal) {
   return dirty;
 }
 
+/* Makes room in the quarantine for the live block whose header is hd,
+ * before the call that frees it changes anything: a block found written
+ * to as it leaves is reported (fatal), and a handler that does not return
+ * (the JavaScript module's throws) then ends the call there, with the
+ * block still live and the heap consistent. */
+static void make_room_for(const header_t *hd) {
+  size_t bytes = block_bytes(hd);
+  if (bytes <= q_limit)
+    make_room(bytes);
+}
+
 /* A live block (header hd, checked) is freed: FREED, filled, and into the
  * quarantine, or straight back to the core when it alone is over the
  * limit. */
 static void retire(lm_heap_t *h, unsigned char *u, header_t *hd) {
+  make_room_for(hd);
   hd->magic = MAGIC_FREED ^ key(u);
   hd->free_seq = ++seq;
   header_set(u, hd);
@@ -303,7 +319,6 @@ static void retire(lm_heap_t *h, unsigned char *u, header_t *hd) {
     give_back(h, u, 1);
     return;
   }
-  make_room(bytes);
   ring[(q_first + q_count) % QUARANTINE_SLOTS] = (struct entry){h, u, bytes};
   q_count++;
   q_bytes += bytes;
@@ -348,8 +363,9 @@ static int diagnose_visit(const lm_block_info_t *b, void *arg) {
     d->kind = LM_REPORT_INVALID_FREE;
     d->message = state == FREED ? "pointer is inside a freed block, not at "
                                   "its start"
-                                : "pointer is inside a block but not at its "
-                                  "start (the report names that block)";
+                                : "interior pointer: inside a block but not "
+                                  "at its start (the report names that "
+                                  "block)";
     if (state != BAD) {
       d->hd = hd;
       d->have_header = 1;
@@ -496,6 +512,7 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
     retire(h, u, &hd);
     return NULL;
   }
+  make_room_for(&hd); /* before the new block exists (see make_room_for) */
   unsigned char *q = debug_alloc(h, size, 0, 0);
   if (!q)
     return NULL;
@@ -646,10 +663,20 @@ static int leak_visit(const lm_block_info_t *b, void *arg) {
   return 0;
 }
 
-size_t lm_leaks(lm_leak_visitor_t visitor, void *ctx) {
+/* lm_leaks of any heap. Not in a public header (the release library has
+ * no such function): the JavaScript module (wasm/module.c) lists the
+ * leaks of heaps made by lm_heap_create with it. */
+size_t lm_debug_heap_leaks(lm_heap_t *h, lm_leak_visitor_t visitor,
+                           void *ctx);
+size_t lm_debug_heap_leaks(lm_heap_t *h, lm_leak_visitor_t visitor,
+                           void *ctx) {
   leak_ctx_t l = {visitor, ctx, 0, 0};
-  lm_core_walk(&lm_default_heap, leak_visit, &l);
+  lm_core_walk(h, leak_visit, &l);
   return l.count;
+}
+
+size_t lm_leaks(lm_leak_visitor_t visitor, void *ctx) {
+  return lm_debug_heap_leaks(&lm_default_heap, visitor, ctx);
 }
 
 size_t lm_quarantine_limit(size_t max_bytes) {

@@ -28,10 +28,13 @@ export interface HeapOptions {
    */
   memory?: WebAssembly.Memory;
   /**
-   * Load lmalloc-debug.wasm and check every pointer and every memory access
-   * against a map of live blocks (see Heap). Default: false, or with a
-   * `module` given, that module's build; an explicit value must match the
-   * module's build.
+   * Load lmalloc-debug.wasm: the C debug library (lmalloc_debug.h), which
+   * catches overflows, underflows, writes after free, double frees and
+   * every bad pointer, and names each with the block's requested size and
+   * its allocation and free sequence numbers (see Heap); with `checks`
+   * (on by default here) every helper access is also checked against a
+   * map of live blocks. Default: false, or with a `module` given, that
+   * module's build; an explicit value must match the module's build.
    */
   debug?: boolean;
   /**
@@ -39,9 +42,21 @@ export interface HeapOptions {
    * (bytes, read, write, view, strings) outside live blocks, frees of
    * pointers that are not live, and use after free, with either build.
    * Costs a Map update per call. Default: the module's build (on for
-   * debug, off for release).
+   * debug, off for release). In the debug build the pointers given to
+   * free, realloc and usableSize are left to the C debug library, which
+   * checks them all and knows their sequence numbers; `checks` then adds
+   * the helpers' range checks.
    */
   checks?: boolean;
+  /**
+   * Debug build: the most bytes of freed blocks (headers and guards
+   * included) the quarantine holds before they may be reused
+   * (lm_quarantine_limit; default 1 MiB, LM_DEBUG_QUARANTINE_BYTES). 0
+   * turns it off: freed blocks are checked and reused at once, so a write
+   * after free is no longer seen. The release build has no quarantine and
+   * ignores it. An integer from 0 to 2^32 - 1, else InvalidSizeError.
+   */
+  quarantineBytes?: number;
   /**
    * The wasm module: a compiled WebAssembly.Module, its bytes, or where to
    * load it from (a URL; in Node also a file path). Default: dist/lmalloc.wasm
@@ -74,7 +89,10 @@ export interface GrowEvent {
   requestedSize: number | undefined;
 }
 
-/** lm_stats, field by field (lmalloc.h: heap_bytes -> heapBytes, ...). */
+/** lm_stats, field by field (lmalloc.h: heap_bytes -> heapBytes, ...).
+ * In the debug build the core's figures: every block's debug header and
+ * guard, and the blocks in the quarantine, count as used
+ * (heap.flushQuarantine() first to count only live blocks). */
 export interface HeapStats {
   /** Bytes taken from memory (all spans). */
   heapBytes: number;
@@ -100,7 +118,10 @@ export interface HeapStats {
   slabs: number;
 }
 
-/** One entry of the heap walk (lm_walk), in address order. */
+/** One entry of the heap walk (lm_walk), in address order. The debug
+ * build shows what the program sees: ptr is what malloc returned, usable
+ * its requested size, and quarantined blocks are not used; header and
+ * size stay the core block's (debug header and guard included). */
 export interface BlockInfo {
   /** What malloc returned (payload or object address). */
   ptr: number;
@@ -108,8 +129,9 @@ export interface BlockInfo {
   header: number;
   /** Whole block, header included; for objects, the object size. */
   size: number;
-  /** Bytes usable at ptr. */
+  /** Bytes usable at ptr (debug build: the size requested). */
   usable: number;
+  /** Allocated (debug build: and not freed into the quarantine). */
   used: boolean;
   /** "slab": a block holding small objects, followed by one "object"
    * entry per slot. */
@@ -118,10 +140,44 @@ export interface BlockInfo {
   span: number;
 }
 
-/** A checker finding (lm_check). */
-export interface CheckFinding {
+/** What lm_report_t says of a report (lmalloc.h): each field is
+ * undefined where it is not known. The release build knows only some
+ * sizes; the debug build knows everything of a block whose debug header
+ * is intact. */
+export interface BlockReport {
+  /** The block's size (debug build: the size that was requested). */
+  size: number | undefined;
+  /** Sequence number of its allocation: allocations and frees are counted
+   * together from 1, so "allocation #12, freed #57" orders the two among
+   * all other calls (debug build only). */
+  allocSeq: number | undefined;
+  /** Sequence number of its free; undefined while it is live. */
+  freeSeq: number | undefined;
+  /** Overflow, underflow, use after free: the first wrong byte, relative
+   * to the block's address (negative for an underflow). */
+  offset: number | undefined;
+}
+
+/** A finding of check() (lm_check) or flushQuarantine(). */
+export interface CheckFinding extends BlockReport {
+  /** The C library's text naming the broken invariant. */
   message: string;
+  /** The block (debug build: what malloc returned) or address concerned. */
   address: number;
+  /** 'heap corruption' (broken metadata, both builds); debug build also
+   * 'overflow', 'underflow' (a live block's guard or header written) and
+   * 'use after free' (a quarantined block written). */
+  kind: 'heap corruption' | 'overflow' | 'underflow' | 'use after free' | string;
+}
+
+/** One live block, as heap.leaks() lists it (lm_leak_t). */
+export interface Leak {
+  /** What malloc returned. */
+  ptr: number;
+  /** Debug build: the size requested; release build: the usable size. */
+  size: number;
+  /** Debug build: its allocation's sequence number; release: undefined. */
+  allocSeq: number | undefined;
 }
 
 export type TypedArrayConstructor<T> = {
@@ -136,15 +192,42 @@ export type TypedArrayConstructor<T> = {
  * noted): sizes, alignments and pointers are validated before any wasm
  * call. Both builds detect, through the C core's O(1) checks: double free
  * of a block, free of a foreign or misaligned pointer, and most interior
- * pointers. Only the debug build (debug: true) also sees:
+ * pointers. A refused call changes nothing.
+ *
+ * The debug build (debug: true, lmalloc-debug.wasm) is the C debug
+ * library (include/lmalloc_debug.h). Each block costs a 32-byte debug
+ * header (magic, requested size, allocation and free sequence numbers,
+ * a canary) before it and 16 to 31 guard bytes (0xFD) after it; malloc
+ * fills new blocks with 0xCD; a freed block is filled with 0xDD and held
+ * in a quarantine (1 MiB by default, HeapOptions.quarantineBytes) before
+ * its memory may be reused; realloc always moves the block (the old one
+ * goes to the quarantine, so a stale pointer is caught like any other);
+ * usableSize is the size requested. Its errors name the kind, the
+ * address, the block's requested size and its allocation and free
+ * sequence numbers, in the message and as fields (BlockReport):
+ *   - OverflowError (kind 'overflow'): bytes written past the requested
+ *     size, found by free or realloc of the block (and by check());
+ *   - OverflowError (kind 'underflow'): bytes written just before the
+ *     block, over its debug header (same);
+ *   - UseAfterFreeError: a quarantined block written to, found by check()
+ *     (a finding), by flushQuarantine(), or as it leaves the quarantine
+ *     during a call (free, realloc, or an allocation that ran out of
+ *     memory and emptied the quarantine): that block is then reused and
+ *     the call throws having done nothing else; call it again;
+ *   - DoubleFreeError with both sequence numbers while the block is in the
+ *     quarantine (after: without them), also for a small object whose slab
+ *     was already given back (release: InvalidPointerError);
+ *   - InvalidPointerError for any interior pointer, naming the block it
+ *     points into (release misses one whose 4 preceding bytes look like a
+ *     valid block header).
+ * With `checks` (the debug build's default, or checks: true with either
+ * build) the helpers are checked against a map of live blocks:
  *   - UseAfterFreeError when bytes/read/write/view/strings touch a freed
- *     block, and DoubleFreeError for a small object whose slab was already
- *     given back (release: InvalidPointerError);
- *   - InvalidPointerError for any interior pointer (release misses one
- *     whose 4 preceding bytes look like a valid block header) and for
- *     helper accesses outside every live block;
+ *     block; InvalidPointerError for accesses outside every live block;
  *   - RangeError for helper accesses that run past a block's usable end
- *     (release only checks the end of memory).
+ *     (without checks only the end of memory is checked).
+ * Writes through heap.memory.buffer itself are seen only by the debug
+ * build's guards, headers and quarantine.
  * A double free of a pointer whose memory was allocated again in between
  * frees the new block in both builds: it is a valid pointer again.
  */
@@ -168,7 +251,11 @@ export interface Heap {
    * untouched. Throws DoubleFreeError / InvalidPointerError for a bad p. */
   realloc(ptr: number, size: number): number;
   /** Frees a block; free(0) does nothing. Throws DoubleFreeError,
-   * InvalidPointerError; the heap is unchanged then. O(1). */
+   * InvalidPointerError, and in the debug build OverflowError (the block's
+   * guard or header was written) and UseAfterFreeError (another block,
+   * leaving the quarantine, was written after its free); the heap is
+   * unchanged then (but for that other block, now reused). O(1) (debug:
+   * O(size), filling and checking bytes). */
   free(ptr: number): void;
   /** A block whose address is a multiple of `alignment` (a power of two
    * from 1 to 2^30, else InvalidAlignmentError). */
@@ -204,8 +291,23 @@ export interface Heap {
   /** The walker's entries. O(blocks + objects). */
   blocks(): BlockInfo[];
   /** lm_check: the number of broken invariants (0 = healthy); each finding
-   * is passed to onFinding. O(blocks). */
+   * is passed to onFinding. The debug build also checks every live block's
+   * header and guard and every quarantined block's bytes (findings of kind
+   * 'overflow', 'underflow', 'use after free'). O(blocks) (debug: plus
+   * the bytes of live guards and of quarantined blocks). */
   check(onFinding?: (finding: CheckFinding) => void): number;
+  /** Every live block of this heap, in address order (lm_leaks): call it
+   * at the end of a piece of work to find what was never freed. Debug
+   * build: requested sizes and allocation numbers, quarantined blocks not
+   * included. Release build, as its lm_leaks: every used block or object
+   * of the walk with its usable size and allocSeq undefined. O(blocks). */
+  leaks(): Leak[];
+  /** Debug build (lm_quarantine_flush): checks and frees every block in
+   * the quarantine now, of every heap of this module (say, before stats()
+   * or leaks() comparisons); returns how many had been written to after
+   * their free, each passed to onFinding (kind 'use after free'). Release
+   * build: 0. O(quarantined bytes). */
+  flushQuarantine(onFinding?: (finding: CheckFinding) => void): number;
   /** Calls listener after every memory growth; returns an unsubscribe
    * function. Listener exceptions propagate to the heap call. */
   onGrow(listener: (event: GrowEvent) => void): () => void;
@@ -328,15 +430,40 @@ export class InvalidAlignmentError extends LmallocError {
   readonly alignment: unknown;
 }
 
-/** free/realloc of a block that is already free. */
-export class DoubleFreeError extends LmallocError {
+/** free/realloc of a block that is already free. Debug build: size,
+ * allocSeq and freeSeq while the block is in the quarantine. */
+export class DoubleFreeError extends LmallocError implements BlockReport {
   readonly ptr: number;
+  readonly size: number | undefined;
+  readonly allocSeq: number | undefined;
+  readonly freeSeq: number | undefined;
+  readonly offset: number | undefined;
 }
 
 /** A pointer lmalloc never returned (foreign, interior, misaligned, not an
- * address), or null where a block is needed. */
-export class InvalidPointerError extends LmallocError {
+ * address), or null where a block is needed. Debug build: for an interior
+ * pointer, size and allocSeq are those of the block it points into. */
+export class InvalidPointerError extends LmallocError implements BlockReport {
   readonly ptr: unknown;
+  readonly size: number | undefined;
+  readonly allocSeq: number | undefined;
+  readonly freeSeq: number | undefined;
+  readonly offset: number | undefined;
+}
+
+/** Debug build: bytes written past a block's requested size (kind
+ * 'overflow': its guard bytes; offset is the first wrong byte, from ptr)
+ * or just before it (kind 'underflow': its debug header; offset < 0),
+ * found when the block is freed or reallocated. The block stays live and
+ * its guard or header broken: check() reports it until the bytes are
+ * mended. One class for both, told apart by `kind`. */
+export class OverflowError extends LmallocError implements BlockReport {
+  readonly kind: 'overflow' | 'underflow';
+  readonly ptr: number;
+  readonly size: number;
+  readonly allocSeq: number;
+  readonly freeSeq: undefined;
+  readonly offset: number;
 }
 
 /** The C core found its metadata broken (an overflow or a write after
@@ -346,9 +473,15 @@ export class HeapCorruptionError extends LmallocError {
   readonly address: number;
 }
 
-/** Use of a freed block. */
-export class UseAfterFreeError extends LmallocError {
+/** Use of a freed block: a helper access or usableSize of it, or (debug
+ * build) a write into it found as it left the quarantine; then ptr is
+ * that block, not the argument of the call that found it. */
+export class UseAfterFreeError extends LmallocError implements BlockReport {
   readonly ptr: number;
+  readonly size: number | undefined;
+  readonly allocSeq: number | undefined;
+  readonly freeSeq: number | undefined;
+  readonly offset: number | undefined;
 }
 
 /** A call on a heap (from createHeap) or an arena after its destroy(). */

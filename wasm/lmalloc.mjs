@@ -23,6 +23,10 @@
 // - Errors: the C core reports a double free or an invalid pointer before
 //   it changes the heap; the report import throws the typed error, which
 //   unwinds the wasm call, and the stack pointer is reset afterwards.
+//   lmalloc-debug.wasm is the C debug library (lmalloc_debug.h): its
+//   reports carry the block's requested size, its allocation and free
+//   sequence numbers and the first wrong byte, and name overflows,
+//   underflows and writes into quarantined blocks too; it lists leaks.
 // - Views: every helper makes a fresh view of memory.buffer, so growth
 //   (by lmalloc or by anyone else) never leaves a stale view behind
 //   (TOOLCHAIN.md trap 4). Growth is detected by comparing
@@ -34,7 +38,10 @@
 // - Checks (checks: true; on by default in debug builds) track every live
 //   block in a Map and refuse helper accesses outside live blocks, frees of
 //   pointers that are not live, and report use after free. They cost a Map
-//   update per call and work with either build.
+//   update per call and work with either build. In the debug build the C
+//   library checks the pointers given to free, realloc and usableSize
+//   itself (its errors carry sequence numbers), so the Map only checks
+//   the helpers' accesses there.
 
 const PAGE_SIZE = 65536;
 const MAX_PAGES = 65536;
@@ -46,16 +53,31 @@ const TABLE_BASE = 1; // table slot 0 stays null
 const FREED_MEMORY = 65536; // debug: freed blocks remembered for messages
 const HEAP_BUFFER_OVERHEAD = 2048; // LM_HEAP_BUFFER_OVERHEAD (lmalloc_heaps.h)
 
-// lm_report_kind_t (lmalloc.h). The last three come only from the debug C
-// library (lmalloc_debug.h).
+// lm_report_kind_t (lmalloc.h). The last three, and leaks, come only
+// from the debug C library (lmalloc_debug.h).
 const REPORT_DOUBLE_FREE = 1;
 const REPORT_INVALID_FREE = 2;
 const REPORT_CORRUPT = 3;
 const REPORT_USE_AFTER_FREE = 4;
+const REPORT_OVERFLOW = 5;
+const REPORT_UNDERFLOW = 6;
+const REPORT_LEAK = 16;
+// Each kind's name in messages and in `kind` fields (as C's reports say it).
+const REPORT_NAMES = {
+  [REPORT_DOUBLE_FREE]: 'double free',
+  [REPORT_INVALID_FREE]: 'invalid pointer',
+  [REPORT_CORRUPT]: 'heap corruption',
+  [REPORT_USE_AFTER_FREE]: 'use after free',
+  [REPORT_OVERFLOW]: 'overflow',
+  [REPORT_UNDERFLOW]: 'underflow',
+  [REPORT_LEAK]: 'leak',
+};
 const KINDS = ['block', 'slab', 'object'];
 // What a corrupt heap still runs: the walker and checker read only
 // range-checked addresses.
-const READ_ONLY_OPS = new Set(['check', 'stats', 'blocks']);
+const READ_ONLY_OPS = new Set(['check', 'stats', 'blocks', 'leaks']);
+// Operations whose reports are findings to count, never errors to throw.
+const FINDING_OPS = new Set(['check', 'flushQuarantine']);
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -95,28 +117,52 @@ export class InvalidAlignmentError extends LmallocError {
   }
 }
 
+// The errors made from a report of the C library carry what it knows of
+// the block (lm_report_t): its requested size, allocation and free
+// sequence numbers, and the first wrong byte's offset from ptr; undefined
+// where it is not known (the release build knows only some sizes).
+function blockFields(error, { ptr, size, allocSeq, freeSeq, offset }) {
+  error.ptr = ptr;
+  error.size = size;
+  error.allocSeq = allocSeq;
+  error.freeSeq = freeSeq;
+  error.offset = offset;
+}
+
 /** free or realloc of a block that is already free. */
 export class DoubleFreeError extends LmallocError {
-  constructor(message, { ptr }) {
+  constructor(message, fields) {
     super(message);
-    this.ptr = ptr;
+    blockFields(this, fields);
   }
 }
 
 /** A pointer lmalloc did not return: foreign, interior, misaligned, null
  * where a block is needed, or not a valid address at all. */
 export class InvalidPointerError extends LmallocError {
-  constructor(message, { ptr }) {
+  constructor(message, fields) {
     super(message);
-    this.ptr = ptr;
+    blockFields(this, fields);
   }
 }
 
-/** Access to a block after it was freed. */
+/** Access to a block after it was freed; in the debug build also a freed
+ * block found written to as it left the quarantine. */
 export class UseAfterFreeError extends LmallocError {
-  constructor(message, { ptr }) {
+  constructor(message, fields) {
     super(message);
-    this.ptr = ptr;
+    blockFields(this, fields);
+  }
+}
+
+/** Debug build: bytes written past a block's requested size (kind
+ * 'overflow', its guard bytes) or just before it (kind 'underflow', its
+ * debug header), found when the block is freed or reallocated. */
+export class OverflowError extends LmallocError {
+  constructor(message, fields) {
+    super(message);
+    this.kind = fields.kind;
+    blockFields(this, fields);
   }
 }
 
@@ -144,6 +190,17 @@ export class DestroyedError extends LmallocError {
 // ---------------------------------------------------------------------------
 
 const hex = (n) => `0x${n.toString(16)}`;
+
+// " (block of 24 bytes, allocation #7, freed #9, byte +24)": what a report
+// knows of its block, as the C library's default handler writes it.
+function reportDetails({ size, allocSeq, freeSeq, offset }) {
+  const parts = [];
+  if (size !== undefined) parts.push(`block of ${size} bytes`);
+  if (allocSeq !== undefined) parts.push(`allocation #${allocSeq}`);
+  if (freeSeq !== undefined) parts.push(`freed #${freeSeq}`);
+  if (offset !== undefined) parts.push(`byte ${offset < 0 ? '-' : '+'}${Math.abs(offset)}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
 
 function describe(v) {
   if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
@@ -357,6 +414,7 @@ const defaultHeapCalls = (e) => ({
   stats: () => e.lmjs_stats(),
   walk: () => e.lmjs_walk(),
   check: () => e.lm_check(),
+  leaks: () => e.lmjs_leaks(), // debug build only
 });
 
 const createdHeapCalls = (e, h) => ({
@@ -370,6 +428,7 @@ const createdHeapCalls = (e, h) => ({
   stats: () => e.lmjs_heap_stats(h),
   walk: () => e.lmjs_heap_walk(h),
   check: () => e.lm_heap_check(h),
+  leaks: () => e.lmjs_heap_leaks(h), // debug build only
 });
 
 // A heap: the module's default heap (what createHeap returns), or a fixed
@@ -397,6 +456,7 @@ class Heap {
   #corrupt = ''; // the first heap-corruption report, once there was one
   #walkSink = null;
   #findings = null;
+  #leakSink = null;
   #maximumPages;
 
   // `wiring` comes from createHeap, which gets back the hooks the
@@ -426,7 +486,7 @@ class Heap {
     this.#live = wiring.checks ? new LiveBlocks() : null;
     this.#bytesSeen = wiring.memory.buffer.byteLength;
     this.#maximumPages = wiring.maximumPages;
-    wiring.report = (kind, address, size, message) => this.#report(kind, address, size, message);
+    wiring.report = (...report) => this.#report(...report);
     wiring.walkEntry = (...entry) => this.#walkEntry(...entry);
     wiring.attach = (exports) => {
       this.#exports = exports;
@@ -440,31 +500,67 @@ class Heap {
   }
 
   // The env.report import: throws the typed error for a misuse; records
-  // heap corruption, and whatever lm_check finds, and returns (the checker
-  // counts its findings and goes on).
-  #report(kind, address, size, message) {
+  // heap corruption, and whatever lm_check (or the quarantine's flush)
+  // finds, and returns (the checker counts its findings and goes on);
+  // collects the leaks lmjs_leaks lists. The debug build passes three
+  // arguments more: allocation and free sequence numbers (0: unknown or
+  // live) and the first wrong byte's offset (lm_report_t).
+  #report(kind, address, size, message, allocSeq = 0, freeSeq = 0, offset = 0) {
     address >>>= 0;
     size >>>= 0;
-    const text = this.#cString(message >>> 0);
-    if (this.#op === 'check') {
-      this.#findings?.push({ message: text, address });
+    const usedAfterFree = kind === REPORT_DOUBLE_FREE && this.#op === 'usableSize';
+    // usableSize of a freed block is a use, not a free.
+    const text = usedAfterFree ? 'the block was freed' : this.#cString(message >>> 0);
+    const debug = this.#debug;
+    // Known: a size with a debug header (any allocation number), or a
+    // size the release core gives (0 there means unknown).
+    const fields = {
+      ptr: address,
+      size: allocSeq || size ? size : undefined,
+      allocSeq: allocSeq || undefined,
+      freeSeq: freeSeq || undefined,
+      offset: debug && (kind === REPORT_USE_AFTER_FREE || kind === REPORT_OVERFLOW ||
+        kind === REPORT_UNDERFLOW) ? offset : undefined,
+    };
+    if (kind === REPORT_LEAK && this.#op === 'leaks') {
+      this.#leakSink?.push({ ptr: address, size, allocSeq: fields.allocSeq });
+      return;
+    }
+    const name = REPORT_NAMES[usedAfterFree ? REPORT_USE_AFTER_FREE : kind] ?? `report ${kind}`;
+    if (FINDING_OPS.has(this.#op)) {
+      const { ptr, ...block } = fields;
+      this.#findings?.push({ message: text, address: ptr, kind: name, ...block });
       return;
     }
     const op = this.#op || 'lmalloc';
-    const what = `${op}(${hex(address)}): ${text}${size ? ` (block of ${size} bytes)` : ''}`;
+    let what;
+    if (!debug) {
+      what = `${op}(${hex(address)}): ${text}${size ? ` (block of ${size} bytes)` : ''}`;
+    } else if (kind === REPORT_USE_AFTER_FREE) {
+      // Only a quarantined block leaving the quarantine (debug.c:
+      // give_back) is reported during a call: it is given back first, and
+      // the call stops before it changes anything else.
+      what = `${op}: use after free at ${hex(address)}${reportDetails(fields)}: ${text}; ` +
+        `found as it left the quarantine (it is reused now), so this ${op} did nothing: call it again`;
+    } else {
+      what = `${op}(${hex(address)}): ${name}${reportDetails(fields)}: ${text}`;
+    }
     if (kind === REPORT_CORRUPT) {
       this.#corrupt = what;
       throw new HeapCorruptionError(`heap corruption: ${what}`, { address });
     }
     switch (kind) {
       case REPORT_DOUBLE_FREE:
-        if (op === 'usableSize') throw new UseAfterFreeError(what, { ptr: address });
-        throw new DoubleFreeError(what, { ptr: address });
+        if (op === 'usableSize') throw new UseAfterFreeError(what, fields);
+        throw new DoubleFreeError(what, fields);
       case REPORT_INVALID_FREE:
-        throw new InvalidPointerError(what, { ptr: address });
+        throw new InvalidPointerError(what, fields);
       case REPORT_USE_AFTER_FREE:
-        throw new UseAfterFreeError(what, { ptr: address });
-      default: // overflow, underflow (debug C library)
+        throw new UseAfterFreeError(what, fields);
+      case REPORT_OVERFLOW:
+      case REPORT_UNDERFLOW:
+        throw new OverflowError(what, { kind: name, ...fields });
+      default:
         throw new LmallocError(what);
     }
   }
@@ -586,9 +682,11 @@ class Heap {
     );
   }
 
-  // Debug: the pointer given to free/realloc/usableSize must be live.
+  // Checks: the pointer given to free/realloc/usableSize must be live. The
+  // debug build's C library checks these itself, and more precisely (with
+  // sequence numbers): it is left to it.
   #checkLive(op, ptr) {
-    if (!this.#live || ptr === 0 || this.#live.has(ptr)) return;
+    if (!this.#live || this.#debug || ptr === 0 || this.#live.has(ptr)) return;
     if (this.#live.wasFreed(ptr)) {
       if (op === 'usableSize') {
         throw new UseAfterFreeError(`${op}(${hex(ptr)}): the block was freed (use after free)`, { ptr });
@@ -868,6 +966,45 @@ class Heap {
     return n;
   }
 
+  // Every live block: lm_leaks in the debug build (requested size and
+  // allocation number); in the release build, as its lm_leaks does, every
+  // used block or object of the walk with its usable size, allocSeq
+  // undefined.
+  leaks() {
+    if (!this.#debug) {
+      return this.blocks()
+        .filter((b) => b.used && b.kind !== 'slab')
+        .map((b) => ({ ptr: b.ptr, size: b.usable, allocSeq: undefined }));
+    }
+    const leaks = [];
+    const root = this.#root;
+    root.#leakSink = leaks;
+    try {
+      this.#run('leaks', undefined, () => this.#c.leaks());
+    } finally {
+      root.#leakSink = null;
+    }
+    return leaks;
+  }
+
+  // lm_quarantine_flush (debug build; release: 0): checks and frees every
+  // quarantined block of the module (of every heap); returns how many
+  // were written to after their free, each passed to onFinding.
+  flushQuarantine(onFinding) {
+    if (!this.#debug) return 0;
+    const findings = [];
+    const root = this.#root;
+    root.#findings = findings;
+    let n;
+    try {
+      n = this.#run('flushQuarantine', undefined, () => this.#exports.lm_quarantine_flush()) >>> 0;
+    } finally {
+      root.#findings = null;
+    }
+    if (onFinding) for (const f of findings) onFinding(f);
+    return n;
+  }
+
   // --- heaps and arenas ---------------------------------------------------
 
   #needHeaps(op) {
@@ -1071,10 +1208,12 @@ export async function createHeap(options = {}) {
     checks: checksOption,
     heaps: heapsOption,
     module: source,
+    quarantineBytes,
     onGrow,
   } = options;
   checkPages('initialPages', initialPages);
   checkPages('maximumPages', maximumPages);
+  if (quarantineBytes !== undefined) checkSize('createHeap', quarantineBytes, 'quarantineBytes');
   if (hostMemory !== undefined) {
     if (!(hostMemory instanceof WebAssembly.Memory)) {
       throw new TypeError('createHeap: memory must be a WebAssembly.Memory');
@@ -1177,6 +1316,9 @@ export async function createHeap(options = {}) {
   exports.__wasm_call_ctors?.();
   exports.lmjs_start(initialEnd);
   wiring.attach(exports);
+  // The debug library's quarantine (LMALLOC_QUARANTINE in C programs);
+  // the release build has none.
+  if (quarantineBytes !== undefined) exports.lm_quarantine_limit?.(quarantineBytes);
   if (memory && maximumPages !== undefined) {
     // A host's memory keeps its own maximum; the cap applies to the heap.
     heap.setHeapLimit(Math.min(maximumPages * PAGE_SIZE, MAX_SIZE));

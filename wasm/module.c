@@ -3,7 +3,9 @@
  * report, pages_wasm.c), plus what this build alone needs: its report
  * output, its page source's start-up bound, and the exports JavaScript
  * calls. It has no WASI imports; everything it imports is listed below
- * and supplied by lmalloc.mjs.
+ * and supplied by lmalloc.mjs. lmalloc-debug.wasm (LM_DEBUG) is the debug
+ * library, liblmalloc-debug.a's sources (wasm/CMakeLists.txt), with the
+ * LM_DEBUG parts below: fuller reports, leaks and the quarantine.
  *
  * Where the module lives in memory. The module is linked position-
  * independent (wasm-ld --experimental-pic -pie) against an imported memory,
@@ -41,7 +43,14 @@
  * right there, so the bad call never touches the heap. Checker findings
  * (LM_REPORT_CORRUPT) are only recorded by JavaScript; lm_check keeps
  * counting. The default handler (text to lm_pages_write_error, then a
- * trap) is never used in this build. */
+ * trap) is never used in this build.
+ *
+ * The debug library (debug.c) reports the same way: pointers, overflows
+ * and underflows before the call changes anything; a quarantined block
+ * found written to as it leaves the quarantine after giving it back and
+ * before the freeing call changes anything else (so the throw leaves a
+ * consistent heap); lm_check's findings, and lm_quarantine_flush's, are
+ * only counted. Its env.report has three parameters more (below). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,10 +62,21 @@
 
 /* kind: lm_report_kind_t; address: the pointer concerned; size: the
  * block's size if known, else 0; message: a NUL-terminated static string.
- * Throws for DOUBLE_FREE and INVALID_FREE; returns for CORRUPT. */
+ * Throws for DOUBLE_FREE and INVALID_FREE; returns for CORRUPT.
+ * Debug build: also the block's allocation and free sequence numbers
+ * (0: unknown or live; doubles, exact up to 2^53) and the offset of the
+ * first wrong byte from address (lm_report_t); LM_REPORT_LEAK entries of
+ * lmjs_leaks come this way too. */
+#ifdef LM_DEBUG
+IMPORT(report)
+void js_report(uint32_t kind, uint32_t address, uint32_t size,
+               uint32_t message, double alloc_seq, double free_seq,
+               int32_t offset);
+#else
 IMPORT(report)
 void js_report(uint32_t kind, uint32_t address, uint32_t size,
                uint32_t message);
+#endif
 
 /* One lm_walk entry (the fields of lm_block_info_t, in order). */
 IMPORT(walk_entry)
@@ -71,8 +91,14 @@ static uint32_t addr(const void *p) { return (uint32_t)(uintptr_t)p; }
 
 static int forward_report(const lm_report_t *r, void *ctx) {
   (void)ctx;
+#ifdef LM_DEBUG
+  js_report((uint32_t)r->kind, addr(r->address), (uint32_t)r->size,
+            addr(r->message), (double)r->alloc_seq, (double)r->free_seq,
+            (int32_t)r->offset);
+#else
   js_report((uint32_t)r->kind, addr(r->address), (uint32_t)r->size,
             addr(r->message));
+#endif
   return 1; /* continue: the bad call does nothing (if JS did not throw) */
 }
 
@@ -93,8 +119,9 @@ EXPORT(lmjs_start) void lmjs_start(uint32_t initial_end) {
   lm_set_report_handler(forward_report, NULL);
 }
 
-/* 1 in lmalloc-debug.wasm (compiled with -DLM_DEBUG), 0 in lmalloc.wasm:
- * lmalloc.mjs checks that the module is the build it asked for. */
+/* 1 in lmalloc-debug.wasm (the debug library, -DLM_DEBUG), 0 in
+ * lmalloc.wasm: lmalloc.mjs checks that the module is the build it asked
+ * for. */
 EXPORT(lmjs_debug) uint32_t lmjs_debug(void) {
 #ifdef LM_DEBUG
   return 1;
@@ -130,6 +157,24 @@ EXPORT(lmjs_walk) uint32_t lmjs_walk(void) {
   return (uint32_t)lm_walk(visit, NULL);
 }
 
+#ifdef LM_DEBUG
+/* Leaks (lmalloc_debug.h): each live block, in address order, goes to
+ * env.report as LM_REPORT_LEAK with its address, requested size and
+ * allocation number; lmalloc.mjs collects them (it never throws for
+ * these). Returns the number of leaks. lm_quarantine_limit and
+ * lm_quarantine_flush are exported as they are (wasm/CMakeLists.txt). */
+static int leak_entry(const lm_leak_t *leak, void *ctx) {
+  (void)ctx;
+  js_report((uint32_t)LM_REPORT_LEAK, addr(leak->ptr), (uint32_t)leak->size,
+            addr("block was never freed"), (double)leak->alloc_seq, 0, 0);
+  return 0;
+}
+
+EXPORT(lmjs_leaks) uint32_t lmjs_leaks(void) {
+  return (uint32_t)lm_leaks(leak_entry, NULL);
+}
+#endif /* LM_DEBUG */
+
 #ifdef LMJS_HEAPS
 /* Heaps and arenas (lmalloc_heaps.h), only in lmalloc-heaps.wasm and
  * lmalloc-heaps-debug.wasm: linking them brings the page pool, whose
@@ -155,4 +200,16 @@ _Static_assert(offsetof(lm_arena_info_t, peak_bytes) == 20, "layout");
 EXPORT(lmjs_arena_info) uint32_t lmjs_arena_info(const lm_arena_t *arena) {
   return lm_arena_info(arena, &arena_info) == 0 ? addr(&arena_info) : 0;
 }
+
+#ifdef LM_DEBUG
+/* debug.c: lm_leaks of any heap (no public header: the release library
+ * has none). */
+size_t lm_debug_heap_leaks(lm_heap_t *heap, lm_leak_visitor_t visitor,
+                           void *ctx);
+
+/* lmjs_leaks for a created heap. */
+EXPORT(lmjs_heap_leaks) uint32_t lmjs_heap_leaks(lm_heap_t *heap) {
+  return (uint32_t)lm_debug_heap_leaks(heap, leak_entry, NULL);
+}
+#endif /* LM_DEBUG */
 #endif /* LMJS_HEAPS */

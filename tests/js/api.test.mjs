@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { createHeap, HeapCorruptionError } from '../../wasm/lmalloc.mjs';
-import { BUILDS, PAGE } from './helpers.mjs';
+import { BUILDS, PAGE, usedBlocks } from './helpers.mjs';
 
 for (const build of BUILDS) {
   const make = (options = {}) => createHeap({ debug: build.debug, ...options });
@@ -68,7 +68,7 @@ for (const build of BUILDS) {
       assert.throws(() => heap.free(q), /already free|not a block|no block/);
       heap.free(p);
       heap.free(blocker);
-      assert.equal(heap.stats().usedBlocks, 0);
+      assert.equal(usedBlocks(heap), 0);
       assert.equal(heap.check(), 0);
     });
 
@@ -94,6 +94,7 @@ for (const build of BUILDS) {
       const before = heap.stats();
       const ptrs = Array.from({ length: 50 }, (_, i) => heap.malloc(i * 37));
       for (const p of ptrs) heap.free(p);
+      assert.equal(usedBlocks(heap), 0); // the debug build's quarantine emptied
       const after = heap.stats();
       assert.equal(after.usedBlocks, 0);
       assert.equal(after.usedBytes, 0);
@@ -217,7 +218,14 @@ for (const build of BUILDS) {
       const big = heap.malloc(3 * PAGE);
       const s = heap.stats();
       assert.equal(s.usedBlocks, 2);
-      assert.equal(s.usedBytes, heap.usableSize(small) + heap.usableSize(big));
+      const usable = heap.usableSize(small) + heap.usableSize(big);
+      if (build.debug) {
+        // The debug library counts each block's 32-byte header and its
+        // guard (16 to 31 bytes) as used bytes too.
+        assert.ok(s.usedBytes >= usable + 2 * (32 + 16), `${s.usedBytes} used bytes`);
+      } else {
+        assert.equal(s.usedBytes, usable);
+      }
       assert.equal(s.slabs, 1);
       assert.ok(s.pagesGrown >= 3 && s.growCount >= 1);
       assert.equal(s.spans, 1);
@@ -236,9 +244,10 @@ for (const build of BUILDS) {
         assert.ok(['block', 'slab', 'object'].includes(e.kind));
       }
       const freed = entries.find((e) => e.ptr === a);
-      assert.equal(freed.used, false);
+      assert.equal(freed.used, false); // debug: in the quarantine
       assert.equal(freed.kind, 'block');
-      assert.equal(freed.header, a - 4);
+      // Debug: the core block's 4-byte header, then the 32-byte debug header.
+      assert.equal(freed.header, a - 4 - (build.debug ? 32 : 0));
       const object = entries.find((e) => e.ptr === b);
       assert.equal(object.kind, 'object');
       assert.equal(object.used, true);
@@ -248,19 +257,21 @@ for (const build of BUILDS) {
       for (let i = 1; i < blocksOnly.length; i++) {
         assert.ok(blocksOnly[i].ptr > blocksOnly[i - 1].ptr, 'address order');
       }
-      assert.equal(entries.filter((e) => e.used && e.kind !== 'slab').length, heap.stats().usedBlocks);
+      assert.equal(entries.filter((e) => e.used && e.kind !== 'slab').length, usedBlocks(heap));
     });
 
     test('check is 0 on a healthy heap and counts broken invariants', async () => {
-      const heap = await make();
+      // No quarantine: the debug build then gives q back to the core at once.
+      const heap = await make({ quarantineBytes: 0 });
       const p = heap.malloc(1000);
       const q = heap.malloc(1000);
       heap.malloc(1000);
       heap.free(q);
       assert.equal(heap.check(), 0);
-      // Overwrite the free block's footer through raw memory (the debug
-      // build's helpers would refuse this write, so use the memory).
-      const footer = q - 4 + heap.blocks().find((e) => e.ptr === q).size - 4;
+      // Overwrite the free block's footer through raw memory (the checked
+      // helpers would refuse this write, so use the memory).
+      const free = heap.blocks().find((e) => !e.used && e.header < q && q < e.header + e.size);
+      const footer = free.header + free.size - 4;
       new DataView(heap.memory.buffer).setUint32(footer, 0x12345670, true);
       const findings = [];
       const n = heap.check((f) => findings.push(f));
