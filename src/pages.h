@@ -63,6 +63,12 @@ int lm_pages_fail_after(int n);
  * also forgets every heap built on it (the fuzzer, between inputs). */
 void lm_pages_reset(void);
 
+/* 32 random bits, or 0 when the platform has none to give. Called once
+ * per heap, when its key is made (heap.c: the key masks free-list links
+ * and footers; a key nobody can predict is what makes forging them hard).
+ * Defined by src/entropy_libc.c, or by the standalone module (wasm/). */
+uint32_t lm_pages_entropy(void);
+
 /* Writes `len` bytes of text to the platform's error output (stderr), or
  * nowhere if it has none. Used only by the default report handler. */
 void lm_pages_write_error(const char *text, size_t len);

@@ -1314,7 +1314,10 @@ export async function createHeap(options = {}) {
   const heap = new Heap(wiring);
   exports.__wasm_apply_data_relocs?.();
   exports.__wasm_call_ctors?.();
-  exports.lmjs_start(initialEnd);
+  // 32 random bits for the heap keys that mask free-list links (0 where
+  // no crypto is available: the keys are then still distinct per heap).
+  const seed = globalThis.crypto?.getRandomValues?.(new Uint32Array(1))[0] ?? 0;
+  exports.lmjs_start(initialEnd, seed);
   wiring.attach(exports);
   // The debug library's quarantine (LMALLOC_QUARANTINE in C programs);
   // the release build has none.

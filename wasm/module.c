@@ -111,11 +111,24 @@ void lm_pages_write_error(const char *text, size_t len) {
 
 _Noreturn void lm_pages_trap(void) { __builtin_trap(); }
 
+/* Random bits from lmalloc.mjs (crypto.getRandomValues), for the heap
+ * keys (pages.h: lm_pages_entropy; C programs get theirs from
+ * getentropy, src/entropy_libc.c, which would import WASI's random_get). */
+static uint32_t entropy_seed;
+
+uint32_t lm_pages_entropy(void) {
+  /* A different value for every heap of this module. */
+  entropy_seed = entropy_seed * 0x9E3779B1u + 0x7F4A7C15u;
+  return entropy_seed;
+}
+
 /* Called once by lmalloc.mjs after instantiation, before any allocation:
- * installs the report handler and bounds the start-up region to the
- * pages lmalloc.mjs reserved (`initial_end`, a byte address). */
-EXPORT(lmjs_start) void lmjs_start(uint32_t initial_end) {
+ * installs the report handler, bounds the start-up region to the pages
+ * lmalloc.mjs reserved (`initial_end`, a byte address) and takes 32
+ * random bits for the heap keys. */
+EXPORT(lmjs_start) void lmjs_start(uint32_t initial_end, uint32_t seed) {
   lm_pages_initial_end = initial_end;
+  entropy_seed = seed;
   lm_set_report_handler(forward_report, NULL);
 }
 
