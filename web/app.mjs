@@ -1,4 +1,5 @@
-// The playground page: loads lmalloc-debug.wasm through the project's JS API
+// The playground page: loads lmalloc-heaps.wasm (session.mjs WASM_FILE:
+// the release core with heaps and arenas) through the project's JS API
 // (wasm/lmalloc.mjs), drives a Session (session.mjs) from the controls, and
 // draws each snapshot with the pure layouts (render.mjs, index-view.mjs,
 // chart.mjs) through draw.mjs. This file owns the DOM and nothing else: no
@@ -54,6 +55,8 @@ const chartEl = $('chart');
 const zoomLevelEl = $('zoom-level');
 const compressEl = $('compress');
 const readResultEl = $('read-result');
+const allocHeapEl = $('alloc-heap');
+const arenaSelectEl = $('arena-select');
 
 const state = {
   session: null,
@@ -85,6 +88,12 @@ const TITLES = {
   AllocationError: 'Out of memory',
   InvalidSizeError: 'Invalid size',
   InvalidAlignmentError: 'Invalid alignment',
+  ArenaFree: 'Free of an arena allocation',
+  WrongHeap: 'Free on the wrong heap',
+  HeapInUse: 'This block holds a heap',
+  UseAfterReset: 'Use after the arena\'s reset',
+  DestroyedError: 'Destroyed heap or arena',
+  HeapCorruptionError: 'Heap corruption',
 };
 
 // --- canvases ------------------------------------------------------------------
@@ -164,6 +173,10 @@ function frame() {
     instructions: instructions.length, layoutMs: t1 - t0, mapMs: t2 - t0, ms: performance.now() - t0,
     frames: state.lastDraw.frames + 1,
     mapHighlights: outlined(instructions), indexHighlights: outlined(state.indexLayout.instructions),
+    // The labelled regions drawn (created heaps, arena chunks): their tags
+    // and frames, in canvas pixels.
+    tags: instructions.filter((d) => d.kind === 'label' && d.tag).map(({ tag, name, text, x, y, start, end }) => ({ tag, name, text, x, y, start, end })),
+    regionFrames: instructions.filter((d) => d.kind === 'outline' && (d.outline === 'arena' || d.outline === 'heap')).length,
   };
   for (const resolve of drawn.splice(0)) resolve(state.lastDraw);
 }
@@ -183,7 +196,7 @@ function refresh() {
   if (state.target?.ref !== undefined && !s.vars.has(state.target.ref)) {
     // Undo removed the pointer: fall back to whichever pointer holds the block.
     const e = snap.entries[state.selected];
-    state.target = e && e.kind !== 'slab' ? s.targetFor(e.ptr) : null;
+    state.target = e && e.kind !== 'slab' && e.kind !== 'chunk' ? s.targetFor(e.ptr) : null;
   }
 
   undoEl.disabled = !s.canUndo || state.busy;
@@ -196,7 +209,40 @@ function refresh() {
   renderStats();
   renderDetails();
   renderTarget();
+  renderHeapControls();
   invalidate();
+}
+
+// The heap and arena choosers list the live heaps and arenas.
+function renderHeapControls() {
+  const handles = state.snap.handles ?? [];
+  const fill = (selectEl, kind, first) => {
+    const keep = selectEl.value;
+    const live = handles.filter((h) => h.kind === kind && h.alive);
+    const options = live.map((h) => {
+      const o = document.createElement('option');
+      o.value = h.name;
+      o.textContent = kind === 'heap' ? `heap ${h.name} (lm_heap_malloc)` : h.name;
+      return o;
+    });
+    if (first) options.unshift(first);
+    selectEl.replaceChildren(...options);
+    if ([...selectEl.options].some((o) => o.value === keep)) selectEl.value = keep;
+    return live.length;
+  };
+  const def = document.createElement('option');
+  def.value = '';
+  def.textContent = 'the default heap (malloc)';
+  const heaps = fill(allocHeapEl, 'heap', def);
+  const arenas = fill(arenaSelectEl, 'arena', null);
+  // A heap or arena just created becomes the one chosen.
+  for (const el of [allocHeapEl, arenaSelectEl]) {
+    if (el.dataset.want && [...el.options].some((o) => o.value === el.dataset.want)) el.value = el.dataset.want;
+    delete el.dataset.want;
+  }
+  $('heap-destroy').disabled = state.busy || !heaps || !allocHeapEl.value;
+  for (const id of ['arena-reset', 'arena-destroy']) $(id).disabled = state.busy || !arenas;
+  $('form-arena-alloc').querySelector('button').disabled = state.busy || !arenas;
 }
 
 function renderExplain() {
@@ -276,7 +322,8 @@ function select(i, { scroll = true, target } = {}) {
   state.selected = i;
   state.selectedAt = i >= 0 ? entryStart(snap.entries[i]) : -1;
   const e = snap.entries[i];
-  state.target = target ?? (e && e.kind !== 'slab' ? state.session.targetFor(e.ptr) : null);
+  state.target = target ?? (e && e.kind !== 'slab' && e.kind !== 'chunk' ? state.session.targetFor(e.ptr) : null);
+  if (e?.arenaName && [...arenaSelectEl.options].some((o) => o.value === e.arenaName)) arenaSelectEl.value = e.arenaName;
   if (scroll && i >= 0) scrollToAddress(state.selectedAt);
   renderDetails();
   renderTarget();
@@ -297,6 +344,14 @@ function announce() {
 }
 
 function summary(e) {
+  const where = e.heapName !== undefined ? `heap ${e.heapName}: ` : '';
+  if (e.kind === 'chunk') return `arena ${e.arenaName}: chunk ${e.chunkIndex + 1} of ${e.chunkCount} at ${hex(e.header)}, ${e.size / 65536} page${e.size === 65536 ? '' : 's'}`;
+  if (e.kind === 'bump') return `arena ${e.arenaName}: allocation "${e.label ?? ''}" at ${hex(e.ptr)}, ${e.requested ?? '?'}/${e.size} bytes`;
+  if (e.heapBuffer !== undefined) return `block at ${hex(e.ptr)} holding heap ${e.heapBuffer}, ${e.size} bytes`;
+  return where + summaryOf(e);
+}
+
+function summaryOf(e) {
   if (e.kind === 'object') return `${e.used ? `object "${e.label ?? ''}"` : 'free object'} at ${hex(e.ptr)}, ${e.requested ?? e.size}/${e.size} bytes${e.leaked ? ', LEAKED' : ''}`;
   if (e.kind === 'slab') return `slab at ${hex(e.ptr)}: ${e.slabInfo.used}/${e.slabInfo.capacity} objects of ${e.slabInfo.size} bytes`;
   if (!e.used) return `${e.top ? 'top block' : 'free block'} at ${hex(e.header)}, ${e.size} bytes${e.top ? '' : `, class ${e.cls}`}`;
@@ -423,6 +478,26 @@ function applyAll(ops) {
   });
 }
 
+// An allocation step on the heap chosen under "Allocate in".
+function inHeap(op) {
+  return allocHeapEl.value ? { ...op, heap: allocHeapEl.value } : op;
+}
+
+// free and realloc on the heap that allocated the target's block (a
+// created heap's block needs lm_heap_free(h, p)).
+function onOwner(op) {
+  const heap = state.session.heapOf(op.target);
+  return heap ? { ...op, heap } : op;
+}
+
+// A free name for a heap or an arena: base, base2, ...
+function handleName(base) {
+  const used = new Set([...state.session.vars.keys(), ...(state.snap.handles ?? []).filter((h) => h.alive).map((h) => h.name)]);
+  let k = 1;
+  while (used.has(k === 1 ? base : `${base}${k}`)) k++;
+  return k === 1 ? base : `${base}${k}`;
+}
+
 function autoName() {
   const used = new Set(state.session.vars.keys());
   let k = 1;
@@ -460,26 +535,26 @@ function wire() {
   $('form-malloc').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const v = formValues(ev.target);
-    apply({ op: 'malloc', size: Number(v.size), name: v.name.trim() || autoName() });
+    apply(inHeap({ op: 'malloc', size: Number(v.size), name: v.name.trim() || autoName() }));
   });
   $('form-calloc').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const v = formValues(ev.target);
-    apply({ op: 'calloc', count: Number(v.count), size: Number(v.size), name: v.name.trim() || autoName() });
+    apply(inHeap({ op: 'calloc', count: Number(v.count), size: Number(v.size), name: v.name.trim() || autoName() }));
   });
   $('form-aligned').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const v = formValues(ev.target);
-    apply({ op: 'aligned', align: Number(v.align), size: Number(v.size), name: v.name.trim() || autoName() });
+    apply(inHeap({ op: 'aligned', align: Number(v.align), size: Number(v.size), name: v.name.trim() || autoName() }));
   });
   $('form-realloc').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const t = needTarget();
-    if (t) apply({ op: 'realloc', target: t, size: Number(formValues(ev.target).size) });
+    if (t) apply(onOwner({ op: 'realloc', target: t, size: Number(formValues(ev.target).size) }));
   });
   $('do-free').addEventListener('click', () => {
     const t = needTarget();
-    if (t) apply({ op: 'free', target: t });
+    if (t) apply(onOwner({ op: 'free', target: t }));
   });
   $('form-write').addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -492,27 +567,52 @@ function wire() {
     const e = state.snap.entries[state.selected];
     const addr = t.addr ?? (t.ref !== undefined ? state.snap.vars.find((v) => v.name === t.ref)?.addr : e?.ptr);
     try {
-      readResultEl.textContent = `read: ${JSON.stringify(state.session.heap.readString(addr ?? e.ptr))}`;
+      readResultEl.textContent = `read: ${JSON.stringify(state.session.readString(addr ?? e.ptr))}`;
     } catch (err) {
       readResultEl.textContent = `refused: ${err.message}`;
     }
   });
 
+  $('form-arena').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const v = formValues(ev.target);
+    const name = v.name.trim() || handleName('frame');
+    arenaSelectEl.dataset.want = name;
+    apply({ op: 'arenaCreate', name, chunkBytes: Number(v.chunk) || 0 });
+  });
+  $('form-arena-alloc').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const v = formValues(ev.target);
+    if (!v.arena) return;
+    apply({ op: 'arenaAlloc', arena: v.arena, size: Number(v.size), name: v.name.trim() || autoName() });
+  });
+  $('arena-reset').addEventListener('click', () => arenaSelectEl.value && apply({ op: 'arenaReset', arena: arenaSelectEl.value }));
+  $('arena-destroy').addEventListener('click', () => arenaSelectEl.value && apply({ op: 'arenaDestroy', arena: arenaSelectEl.value }));
+  $('form-heap').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const v = formValues(ev.target);
+    const name = v.name.trim() || handleName('h');
+    allocHeapEl.dataset.want = name;
+    apply({ op: 'heapCreate', name, bytes: Number(v.bytes) });
+  });
+  $('heap-destroy').addEventListener('click', () => allocHeapEl.value && apply({ op: 'heapDestroy', name: allocHeapEl.value }));
+  allocHeapEl.addEventListener('change', () => renderHeapControls());
+
   $('m-double').addEventListener('click', () => {
     const t = needTarget();
     if (!t) return;
-    const free = { op: 'free', target: t };
+    const free = onOwner({ op: 'free', target: t });
     applyAll(targetInfo().state === 'live' || t.addr !== undefined ? [free, { ...free }] : [free]);
   });
   $('m-interior').addEventListener('click', () => {
     const t = needTarget();
-    if (t) apply({ op: 'free', target: t, offset: 8 });
+    if (t) apply(onOwner({ op: 'free', target: t, offset: 8 }));
   });
   $('m-uaf').addEventListener('click', () => {
     const t = needTarget();
     if (!t) return;
     const write = { op: 'write', target: t, text: 'oops' };
-    applyAll(targetInfo().state === 'live' ? [{ op: 'free', target: t }, write] : [write]);
+    applyAll(targetInfo().state === 'live' ? [onOwner({ op: 'free', target: t }), write] : [write]);
   });
   $('m-overflow').addEventListener('click', () => {
     const t = needTarget();

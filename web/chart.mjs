@@ -16,6 +16,10 @@ export const SERIES = [
   { key: 'freeBytes', label: 'free', color: '#009E73', dash: [2, 3], width: 2 },
   { key: 'overheadBytes', label: 'overhead', color: '#CC79A7', dash: [8, 3, 2, 3], width: 2 },
   { key: 'fragmentation', label: 'fragmentation %', color: '#D55E00', dash: [1, 2], width: 2, percent: true },
+  // Arenas (only in sessions that made one: the history lacks these keys
+  // otherwise, and the chart skips a series no sample has).
+  { key: 'arenaHeldBytes', label: 'arena pages', color: '#E69F00', dash: [], width: 3 },
+  { key: 'arenaUsedBytes', label: 'arena used', color: '#E69F00', dash: [5, 2], width: 2 },
 ];
 
 /** The replay's series: stats are sampled less often than memory and the

@@ -29,6 +29,50 @@ const stepText = (log, n) => {
   return s ? `step ${n}: ${s.code}` : `step ${n}`;
 };
 
+// An arena's chunk, or one of its allocations (heaps-arenas.mjs).
+function describeArenaEntry(snapshot, e, row, log) {
+  const a = snapshot.arenas?.find((x) => x.name === e.arenaName);
+  const figures = a ? `${formatBytes(a.used)} used of ${formatBytes(a.held)} (${a.pages} page${a.pages === 1 ? '' : 's'}, ${a.chunks.length} chunk${a.chunks.length === 1 ? '' : 's'}), peak ${formatBytes(a.peak)}` : '';
+  if (e.kind === 'chunk') {
+    row('address', `${hex(e.header)}..${hex(e.header + e.size)}`);
+    row('size', `${formatBytes(e.size)} (${e.size / 65536} page${e.size === 65536 ? '' : 's'})`);
+    row('chunk header', `next chunk, chunk end (16 B at ${hex(e.header)})`);
+    if (e.chunkIndex === 0) row('arena struct', `${hex(e.header + 16)}..${hex(e.data)}: the arena's own state, in its first chunk`);
+    row('allocations', `from ${hex(e.data)}`);
+    const state = {
+      current: `being filled: the bump pointer is at ${hex(e.bump ?? 0)}, ${formatBytes(e.header + e.size - (e.bump ?? 0))} left`,
+      full: 'filled since the last reset (its tail did not fit the next allocation)',
+      empty: 'waiting: nothing allocated in it since the last reset',
+    }[e.state];
+    row('state', state);
+    if (a) {
+      row('arena', `${a.name}: ${figures}`);
+      row('since reset', `${a.allocations} allocation${a.allocations === 1 ? '' : 's'}`);
+      row('created', stepText(log, a.step));
+    }
+    return {
+      title: `arena ${e.arenaName}: chunk ${e.chunkIndex + 1} of ${e.chunkCount}`,
+      note: 'An arena hands out memory by moving a bump pointer: no headers, no free lists. ' +
+        'lm_arena_reset moves the pointer back to the first chunk in O(1) and keeps every chunk, so the next round ' +
+        'reuses the same pages; a new chunk (as large as all earlier ones together) is taken only when they are all full.',
+    };
+  }
+  row('address', hex(e.ptr));
+  row('requested', `${e.requested ?? '?'} B`);
+  row('size', `${e.size} B (rounded to 16; no header)`);
+  row('slack', `${e.size - (e.requested ?? e.size)} B`);
+  if (e.align > 16) row('alignment', `${e.align} (lm_arena_aligned_alloc)`);
+  row('allocated', stepText(log, e.step));
+  const chunk = snapshot.entries[e.within];
+  if (chunk) row('chunk', `${chunk.chunkIndex + 1} of ${chunk.chunkCount}, at ${hex(chunk.header)}`);
+  if (a) row('arena', `${a.name}: ${figures}`);
+  return {
+    title: `arena allocation "${nameOf(e) ?? hex(e.ptr)}"`,
+    note: `Bumped from arena ${e.arenaName}: the arena only moved its bump pointer past these bytes. ` +
+      `It cannot be freed alone; it lives until lm_arena_reset(${e.arenaName}) or lm_arena_destroy frees the whole arena at once.`,
+  };
+}
+
 /** Where an entry's dump starts (its header, or an object's first byte). */
 export const dumpStart = (e) => (e.kind === 'object' ? e.ptr : e.header);
 
@@ -45,6 +89,10 @@ export function describeEntry(snapshot, i, bytes, log) {
   const row = (k, v) => rows.push([k, String(v)]);
   let title;
   let note = '';
+  if (e.kind === 'chunk' || e.kind === 'bump') {
+    ({ title, note } = describeArenaEntry(snapshot, e, row, log));
+    return { title, rows, hex: hexDump(bytes, dumpStart(e)), note, entry: e };
+  }
   if (e.kind === 'object') {
     const slab = snapshot.entries[e.slab];
     title = e.used ? `object "${nameOf(e) ?? hex(e.ptr)}"` : 'free slab object';
@@ -90,6 +138,24 @@ export function describeEntry(snapshot, i, bytes, log) {
         row('footer', `${e.footer} ${e.footer === e.size ? '(= size: free() finds this block from its right neighbour)' : '(!= size: corrupt)'}`);
         if (e.padFor !== undefined) note = `The unused lead of an aligned allocation, given back to the free lists (${snapshot.entries[e.padFor].label ?? ''}).`;
       }
+    }
+    if (e.heapBuffer !== undefined) {
+      const h = snapshot.heaps?.find((x) => x.name === e.heapBuffer);
+      title = `block holding heap ${e.heapBuffer}`;
+      if (h) {
+        const span = h.spans[0];
+        row('heap', `${e.heapBuffer}: lm_heap_create(${hex(e.ptr)}, ${h.bytes}), ${stepText(log, h.step)}`);
+        if (span) row('heap struct', `${hex(e.ptr)}..${hex(span.start)}: ${span.start - e.ptr} B (free-list heads, bitmaps, its key)`);
+        if (span) row('its span', `${hex(span.start)}..${hex(span.end)}: ${formatBytes(span.end - span.start)}`);
+        if (h.stats) row('in use', `${h.stats.usedBytes} B in ${h.stats.usedBlocks} allocations, ${h.stats.freeBytes} B free`);
+        row('heap check', h.check ? `${h.check} broken invariants` : '0 problems');
+      }
+      note = `To the default heap this is one used block. Inside it, heap ${e.heapBuffer} keeps its own free lists and slabs, ` +
+        'and never grows: when it is full, its mallocs fail. lm_heap_destroy frees all its blocks at once.';
+    }
+    if (e.heapName !== undefined) {
+      title = `heap ${e.heapName}: ${title}`;
+      row('heap', `${e.heapName} (its own blocks, free lists and slabs)`);
     }
     if (e.kind === 'slab') {
       const s = e.slabInfo;

@@ -168,9 +168,10 @@ export function draw(ctx, instructions, patterns) {
         const text = fitText(ctx, d.text, d.maxWidth - 6);
         if (!text) break;
         const w = ctx.measureText(text).width;
-        ctx.fillStyle = 'rgba(255,255,255,0.88)';
+        // A region's tag (created heap, arena): white on the region's colour.
+        ctx.fillStyle = d.tag ? INK[d.tag] : 'rgba(255,255,255,0.88)';
         ctx.fillRect(d.x, d.y - 8, w + 6, 16);
-        ctx.fillStyle = INK.text;
+        ctx.fillStyle = d.tag ? '#fff' : INK.text;
         ctx.fillText(text, d.x + 3, d.y + 0.5);
         break;
       }
@@ -209,6 +210,12 @@ export function draw(ctx, instructions, patterns) {
           ctx.lineWidth = 1;
           ctx.strokeStyle = '#fff';
           ctx.strokeRect(x + 0.5, y + 0.5, Math.max(1, w - 1), h - 1);
+        } else if (d.outline === 'arena' || d.outline === 'heap') {
+          // The frame around a created heap or an arena chunk.
+          ctx.setLineDash([]);
+          ctx.lineWidth = 2;
+          ctx.strokeStyle = INK[d.outline];
+          ctx.strokeRect(x - 2, y - 2, w + 4, h + 4);
         } else if (d.outline === 'highlight') {
           ctx.lineWidth = 3;
           ctx.strokeStyle = INK.highlight;

@@ -116,7 +116,10 @@ export function related(snapshot, { entry, ref }) {
   const classes = new Set();
   const slabs = new Set();
   const entries = new Set();
-  if (entry !== undefined && entry >= 0) {
+  // Only the default heap's entries are in this index (a created heap has
+  // its own; an arena has none).
+  const own = entry !== undefined && entry >= 0 && snapshot.entries[entry].heapName === undefined;
+  if (own) {
     const e = snapshot.entries[entry];
     if (e.kind === 'block' && !e.used && !e.top) classes.add(e.cls);
     if (e.kind === 'slab') slabs.add(entry);

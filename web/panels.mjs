@@ -28,6 +28,19 @@ export function statRows(snap) {
     ['leaked', `${snap.leaks.count} block${snap.leaks.count === 1 ? '' : 's'}, ${snap.leaks.bytes} B`, 'leaks', snap.leaks.count],
     ['heap check', snap.check ? `${snap.check} broken invariants` : '0 problems', 'check', snap.check],
     ['stack touched', `${snap.stackUsed} B of ${formatBytes(snap.place.stackTop - snap.place.stackBase)}`, 'stackUsed', snap.stackUsed],
+    // Created heaps, arenas and the page pool, when there are any.
+    ...(snap.heaps ?? []).map((h) => [
+      `heap ${h.name}`, `${formatBytes(h.bytes)} fixed · ${h.stats.usedBytes} B in ${h.stats.usedBlocks} · ${h.stats.freeBytes} B free`,
+      `heap:${h.name}`, h.stats.usedBytes,
+    ]),
+    ...(snap.arenas ?? []).map((a) => [
+      `arena ${a.name}`, `${a.pages} page${a.pages === 1 ? '' : 's'} · ${formatBytes(a.used)} used · peak ${formatBytes(a.peak)}`,
+      `arena:${a.name}`, a.held,
+    ]),
+    ...(snap.pool?.length ? [(() => {
+      const bytes = snap.pool.reduce((n, r) => n + r.end - r.start, 0);
+      return ['page pool', `${bytes / 65536} page${bytes === 65536 ? '' : 's'} to reuse`, 'pool', bytes];
+    })()] : []),
   ];
 }
 
@@ -44,7 +57,7 @@ export function fillStats(tableEl, snap) {
  * `pickEntry(i)` the first leaked block. */
 export function fillPointers(listEl, snap, { pick, pickEntry }) {
   const items = [];
-  if (!snap.vars.length) {
+  if (!snap.vars.length && !snap.handles?.length) {
     items.push(el('li', { className: 'muted', textContent: 'none yet: every allocation is stored in a named pointer' }));
   }
   for (const v of snap.vars) {
@@ -55,6 +68,19 @@ export function fillPointers(listEl, snap, { pick, pickEntry }) {
     b.dataset.name = v.name;
     b.setAttribute('aria-label', `${name.textContent}, ${badge.textContent}`);
     b.addEventListener('click', () => pick(array ? { ref: v.name, index: 0 } : { ref: v.name }, array ? v.first : v.addr));
+    items.push(el('li', {}, b));
+  }
+  // Heap and arena handles (lm_heap_t *, lm_arena_t *): pick selects the
+  // region's first entry.
+  for (const hd of snap.handles ?? []) {
+    const name = el('span', { textContent: `${hd.name} = ${hex(hd.addr)} (${hd.kind})` });
+    const badge = el('span', { className: `state ${hd.alive ? hd.kind : 'dangling'}`, textContent: hd.alive ? hd.kind : 'destroyed' });
+    const b = el('button', { type: 'button', title: hd.title }, name, badge);
+    b.dataset.handle = hd.name;
+    b.setAttribute('aria-label', `${hd.title}${hd.alive ? '' : ', destroyed'}`);
+    const region = hd.kind === 'arena' ? snap.arenas?.find((a) => a.name === hd.name)?.chunks[0]?.start : snap.heaps?.find((h) => h.name === hd.name)?.buffer;
+    b.disabled = region === undefined;
+    b.addEventListener('click', () => pick(null, region, hd));
     items.push(el('li', {}, b));
   }
   if (snap.leaks.count) {

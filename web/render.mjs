@@ -18,9 +18,11 @@
 // (the column takes the style of the family covering most of it), so
 // 100,000 blocks never become 100,000 instructions.
 
-import { HEADER_SIZE, MARKER_SIZE, PAGE_SIZE, SLAB_HEADER, SPAN_HEADER, formatBytes, hex } from './heap-layout.mjs';
+import {
+  CHUNK_HEADER, HEADER_SIZE, MARKER_SIZE, PAGE_SIZE, SLAB_HEADER, SPAN_HEADER, formatBytes, hex,
+} from './heap-layout.mjs';
 import { entryAt, nameOf } from './snapshot.mjs';
-import { FAMILY } from './styles.mjs';
+import { FAMILY, INK } from './styles.mjs';
 
 export const GUTTER = 86; // row address labels
 export const PAD_RIGHT = 10;
@@ -65,6 +67,53 @@ export function buildTrack(snapshot, compress = false) {
     pieces.push(piece);
   };
   const { entries } = snapshot;
+  // A span's blocks; `container` is the created heap's block index for a
+  // created heap's span (its entries have `within` set to it).
+  const pushSpan = (span, container) => {
+    push({ kind: 'spanhdr', start: span.start, end: span.start + SPAN_HEADER, label: 'span header' });
+    for (let i = span.first; i <= span.last; i++) {
+      const e = entries[i];
+      if (e.kind === 'object' || e.within !== container) continue;
+      if (e.heapBuffer !== undefined) pushHeap(i);
+      else push({ kind: 'entry', entry: i, start: e.header, end: e.header + e.size, compressible: !e.used });
+    }
+    push({ kind: 'marker', start: span.end - MARKER_SIZE, end: span.end, label: 'span end marker' });
+  };
+  // A created heap, inside the default heap's block that holds it: the
+  // block's header, the heap's struct, its spans, the block's slack.
+  const pushHeap = (i) => {
+    const e = entries[i];
+    const h = snapshot.heaps?.find((x) => x.index === i);
+    push({ kind: 'sub', start: e.header, end: e.ptr, style: 'header', ref: i });
+    let at = e.ptr;
+    for (const span of h?.spans ?? []) {
+      push({ kind: 'sub', start: at, end: span.start, style: 'heapmeta', ref: i, label: `heap ${h.name}'s struct` });
+      pushSpan(span, i);
+      at = span.end;
+    }
+    push({ kind: 'sub', start: at, end: e.header + e.size, style: h?.spans.length ? 'slack' : 'heapmeta', ref: i, compressible: true });
+  };
+  // An arena's chunk: its header (and the arena struct in the first
+  // chunk), the allocations since the last reset, then the bump space.
+  const pushChunk = (r) => {
+    const c = entries[r.entry];
+    push({ kind: 'sub', start: c.header, end: c.header + CHUNK_HEADER, style: 'arenameta', ref: r.entry, label: 'chunk header' });
+    push({ kind: 'sub', start: c.header + CHUNK_HEADER, end: c.data, style: 'arenameta', ref: r.entry, label: `arena ${c.arenaName}'s struct` });
+    let at = c.data;
+    for (let j = r.entry + 1; j < entries.length && entries[j].within === r.entry; j++) {
+      const a = entries[j];
+      push({ kind: 'sub', start: at, end: a.ptr, style: 'arenapad', ref: r.entry, label: 'alignment gap' });
+      push({ kind: 'entry', entry: j, start: a.ptr, end: a.ptr + a.size });
+      at = Math.max(at, a.ptr + a.size);
+    }
+    const end = c.header + c.size;
+    if (c.state === 'current') {
+      push({ kind: 'sub', start: at, end: c.bump, style: 'arenapad', ref: r.entry, label: 'handed out' });
+      at = Math.max(at, c.bump);
+    }
+    if (c.state === 'full') push({ kind: 'sub', start: at, end, style: 'arenapad', ref: r.entry, compressible: true, label: 'tail: the next allocation did not fit' });
+    else push({ kind: 'sub', start: at, end, style: 'arenafree', ref: r.entry, compressible: true, label: 'bump space' });
+  };
   for (const r of snapshot.regions) {
     if (r.kind === 'stack') {
       // The untouched part of the stack compresses; the part calls used does not.
@@ -73,18 +122,15 @@ export function buildTrack(snapshot, compress = false) {
       push({ kind: 'stack', start: touched, end: r.end, label: r.label, compressible: false });
       continue;
     }
+    if (r.kind === 'arena') {
+      pushChunk(r);
+      continue;
+    }
     if (r.kind !== 'span') {
       push({ kind: r.kind, start: r.start, end: r.end, label: r.label, compressible: true });
       continue;
     }
-    const span = snapshot.spans.find((s) => s.start === r.start);
-    push({ kind: 'spanhdr', start: span.start, end: span.start + SPAN_HEADER, label: 'span header' });
-    for (let i = span.first; i <= span.last; i++) {
-      const e = entries[i];
-      if (e.kind === 'object') continue;
-      push({ kind: 'entry', entry: i, start: e.header, end: e.header + e.size, compressible: !e.used });
-    }
-    push({ kind: 'marker', start: span.end - MARKER_SIZE, end: span.end, label: 'span end marker' });
+    pushSpan(snapshot.spans.find((s) => s.start === r.start), undefined);
   }
   // Flat copies for the hot loop (anything narrower than a pixel).
   const n = pieces.length;
@@ -168,11 +214,24 @@ export function partsOf(snapshot, piece) {
     case 'marker':
       part(piece.start, piece.end, 'spanmeta');
       break;
+    case 'sub':
+      part(piece.start, piece.end, piece.style, piece.ref);
+      break;
+    case 'pool':
+      part(piece.start, piece.end, 'pool');
+      break;
     case 'entry': {
       const i = piece.entry;
       const e = entries[i];
       const h = e.header;
       const end = h + e.size;
+      if (e.kind === 'bump') {
+        // An arena allocation: no header, rounded to 16 bytes.
+        const req = Math.min(e.requested ?? e.size, e.size);
+        part(e.ptr, e.ptr + req, 'bump', i);
+        part(e.ptr + req, end, 'slack', i);
+        break;
+      }
       part(h, h + HEADER_SIZE, 'header', i);
       if (e.kind === 'slab') {
         part(e.ptr, e.ptr + SLAB_HEADER, 'slabhdr', i);
@@ -210,10 +269,12 @@ export function partsOf(snapshot, piece) {
 
 /** The style family a piece too narrow for its parts is drawn with. */
 export function familyOfPiece(snapshot, piece) {
+  if (piece.kind === 'sub') return FAMILY[piece.style] ?? 'unused';
   if (piece.kind !== 'entry') {
-    return { data: 'data', stack: 'stack', spanhdr: 'spanmeta', marker: 'spanmeta' }[piece.kind] ?? 'unused';
+    return { data: 'data', stack: 'stack', spanhdr: 'spanmeta', marker: 'spanmeta', pool: 'pool' }[piece.kind] ?? 'unused';
   }
   const e = snapshot.entries[piece.entry];
+  if (e.kind === 'bump') return 'bump';
   if (e.kind === 'slab') return 'object';
   if (!e.used) return 'free';
   return e.leaked ? 'leak' : 'used';
@@ -232,8 +293,11 @@ export function labelOf(snapshot, piece) {
     case 'guard': return `unused ${formatBytes(len)}`;
     case 'unclaimed': return `start-up region ${formatBytes(len)} (claimed at first malloc)`;
     case 'unused': return `unused ${formatBytes(len)}`;
+    case 'pool': return `${piece.label} (${formatBytes(len)})`;
+    case 'sub': return piece.label ? `${piece.label} ${formatBytes(len)}` : '';
     case 'entry': {
       const e = snapshot.entries[piece.entry];
+      if (e.kind === 'bump') return `${nameOf(e) ?? hex(e.ptr)} ${e.requested ?? e.size}/${e.size} B`;
       if (e.kind === 'slab') {
         const s = e.slabInfo;
         return `slab of ${s.size} B objects: ${s.used}/${s.capacity} used`;
@@ -304,8 +368,12 @@ export function pointToAddress(g, x, y) {
   return addrOf(g.track, u);
 }
 
-/** The snapshot entry (index) drawn at pixel (x, y), or -1. */
+/** The snapshot entry (index) drawn at pixel (x, y), or -1. A region's
+ * tag (a created heap's or an arena's name, drawn over its first bytes)
+ * stands for the region: its block, or its chunk. */
 export function hitTest(snapshot, g, x, y) {
+  const tag = g.tags?.find((t) => x >= t.x && x <= t.x + t.w && Math.abs(y - t.y) <= 8);
+  if (tag) return entryAt(snapshot, tag.start);
   const a = pointToAddress(g, x, y);
   return a < 0 ? -1 : entryAt(snapshot, a);
 }
@@ -455,6 +523,9 @@ export function layout(snapshot, viewport) {
       if (header && pieceW >= 4) {
         // A block always shows where it starts: its header, at least 1px.
         out.push({ kind: 'rect', x: header.x, y: y + BAND, w: Math.max(1, HEADER_SIZE * scale * g.ppu), h: BAR, style: 'header', ref: header.ref });
+      } else if (pieceW >= 4 && p.u0 >= r0 && p.kind === 'entry' && snapshot.entries[p.entry].kind === 'bump') {
+        // Arena allocations have no header: a hairline where each starts.
+        out.push({ kind: 'fill', x: x0, y: y + BAND, w: 1, h: BAR, color: INK.bumpEdge });
       }
       if (p.compressed) {
         const mid = xOf(p.u0 + p.ulen / 2, r);
@@ -505,6 +576,25 @@ export function layout(snapshot, viewport) {
 
   pageLines(snapshot, g, firstRow, lastRow, overlays);
 
+  // Created heaps and arenas: a frame around each, and its name and
+  // figures on a tag at its start (piece labels under a tag give way).
+  const tags = [];
+  for (const m of regionMarks(snapshot)) {
+    let tagged = false;
+    for (const sg of segmentsOf(g, m.start, m.end)) {
+      if (sg.row < firstRow || sg.row > lastRow) continue;
+      overlays.push({ kind: 'outline', x: sg.x0, y: sg.y, w: Math.max(2, sg.x1 - sg.x0), h: sg.h, outline: m.region, name: m.name });
+      if (!tagged && sg.x1 - sg.x0 >= 40) {
+        tagged = true;
+        const maxWidth = sg.x1 - sg.x0 - 4;
+        // w: the tag's drawn width, estimated (12px text), for hit testing.
+        const w = Math.min(maxWidth, m.text.length * 6.8 + 6);
+        tags.push({ kind: 'label', tag: m.region, x: sg.x0 + 2, y: sg.y + BAR / 2, w, text: m.text, maxWidth, name: m.name, start: m.start, end: m.end });
+      }
+    }
+  }
+  const underTag = (l) => tags.some((t) => Math.abs(t.y - l.y) < 1 && l.x < t.x + Math.min(t.maxWidth, textWidth(t.text) + 12) && l.x + 20 > t.x);
+
   // Outlines: highlighted (index hover), hovered, selected (drawn last).
   const outline = (i, kind) => {
     const e = snapshot.entries[i];
@@ -528,7 +618,25 @@ export function layout(snapshot, viewport) {
   if (viewport.hover >= 0 && viewport.hover !== viewport.selected) outline(viewport.hover, 'hover');
   if (viewport.selected >= 0) outline(viewport.selected, 'selected');
 
-  return { instructions: out.concat(breaks, labels, overlays), geometry: g };
+  g.tags = tags;
+  return { instructions: out.concat(breaks, labels.filter((l) => !underTag(l)), overlays, tags), geometry: g };
+}
+
+/** The regions the map frames and names: each arena chunk and each created
+ * heap's block, { region: 'arena' | 'heap', name, start, end, text }. */
+export function regionMarks(snapshot) {
+  const marks = [];
+  for (const a of snapshot.arenas ?? []) {
+    a.chunks.forEach((c, n) => {
+      const text = n === 0 ? a.title : `arena ${a.name}: chunk ${n + 1} of ${a.chunks.length}`;
+      marks.push({ region: 'arena', name: a.name, start: c.start, end: c.end, text });
+    });
+  }
+  for (const h of snapshot.heaps ?? []) {
+    const e = snapshot.entries[h.index];
+    marks.push({ region: 'heap', name: h.name, start: e.header, end: e.header + e.size, text: h.title });
+  }
+  return marks;
 }
 
 // Width of a small label (10.5px system-ui), estimated without a canvas.

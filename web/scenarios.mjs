@@ -10,6 +10,29 @@ const node = (name, label, value) => [
   { op: 'poke', target: { ref: name }, offset: 4, value: null },
 ];
 
+// The per-frame arena scenario's work: frame k allocates frameSizes(k),
+// 454 to 512 small blocks of 8 to 248 bytes (a game's or a server's
+// per-frame or per-request scratch data), different in every frame.
+export const FRAMES = 8;
+export function frameSizes(k) {
+  const n = 512 - ((k - 1) * 29) % 64;
+  return Array.from({ length: n }, (_, i) => 8 + ((i * 5 + k * 3) % 31) * 8);
+}
+
+const frameStep = (k, say) => {
+  const sizes = frameSizes(k);
+  return {
+    op: 'seq',
+    ops: [
+      { op: 'arenaReset', arena: 'frame' },
+      { op: 'arenaMany', arena: 'frame', name: 'tmp', sizes },
+      { op: 'replaceEach', name: 'obj', sizes },
+    ],
+    code: `/* frame ${k} */ lm_arena_reset(frame); for (i = 0; i < ${sizes.length}; i++) { tmp[i] = lm_arena_alloc(frame, size[i]); free(obj[i]); obj[i] = malloc(size[i]); }`,
+    say,
+  };
+};
+
 export const SCENARIOS = [
   {
     id: 'list',
@@ -169,6 +192,33 @@ export const SCENARIOS = [
       {
         op: 'malloc', name: 'big2', size: 8000, code: 'big2 = malloc(8000);',
         say: 'Now 8000 bytes fit in the merged free block: no memory.grow.',
+      },
+    ],
+  },
+  {
+    id: 'arena',
+    title: 'Per-frame arena',
+    intro: 'A loop of frames, each allocating ~500 small blocks of scratch data: once from an arena that is reset every frame, and once with malloc and free in the default heap, side by side.',
+    steps: [
+      {
+        op: 'arenaCreate', name: 'frame', chunkBytes: 0,
+        say: 'An arena for per-frame data: memory.grow gives it one 64 KiB page, drawn after the heap as its own framed, labelled region. Its first 80 bytes are the chunk header and the arena struct; the rest is bump space.',
+      },
+      frameStep(1, 'Frame 1 does the same work twice: 512 blocks of 8 to 248 bytes bumped from the arena (no headers, back to back: 65.9 KiB did not fit in one page, so the arena took a second chunk as large as the first), and the same 512 sizes with malloc, which spread them over 26 slabs of 4 KiB in 16 size classes: the heap grew by 2 pages. In the chart, "arena pages" and "memory" step up once.'),
+      frameStep(2, 'Frame 2: lm_arena_reset moved the bump pointer back to the first chunk in O(1), so this frame\'s blocks land on the same addresses frame 1 used. No memory.grow, no free list, no holes. The malloc side freed 512 blocks one by one and allocated 483 new ones into the slabs\' free slots.'),
+      frameStep(3, 'Frame 3: still 2 arena pages. Click a blue arena allocation: it has no header, only the page knows where it ends; the arena just moved its bump pointer past it.'),
+      frameStep(4, 'Frame 4: every frame allocates a different number of blocks of different sizes, and the arena\'s used bytes (the dashed orange line) go up and down inside the same 2 pages (the solid orange line stays flat).'),
+      frameStep(5, 'Frame 5: the malloc side is steady too (lmalloc reuses its slabs\' free objects), but look at its stats: the same data takes 26 slabs of 4 KiB and 170 KiB of heap, 40 to 50% of its free memory is outside the largest free block (the fragmentation line), and each frame costs a free and a malloc per block.'),
+      frameStep(6, 'Frame 6: the arena\'s memory holds exactly the bytes asked for, each rounded to 16, with nothing between them: no fragmentation by construction.'),
+      frameStep(7, 'Frame 7: no memory.grow since frame 1 on either side; the arena never needed more than the 2 pages it took in frame 1.'),
+      frameStep(8, 'Frame 8, the last: 8 frames, 3,860 allocations of scratch data, and the arena still holds the 2 pages it held after frame 1.'),
+      {
+        op: 'arenaDestroy', arena: 'frame',
+        say: 'The loop is over: lm_arena_destroy gives both pages to the page pool in one step (memory.grow cannot give memory back to the engine). They are drawn as "page pool" now.',
+      },
+      {
+        op: 'arenaCreate', name: 'next', chunkBytes: 0,
+        say: 'A new arena takes its page from the pool: no memory.grow this time (the "memory" line stays flat).',
       },
     ],
   },

@@ -23,10 +23,14 @@ export async function sessionTrace(ops, { createHeap, module, name = 'playground
     module,
   });
   for (const op of ops) session.apply(op);
-  const trace = traceFromCalls(calls, {
-    name,
-    comments: [`lmalloc playground session: ${ops.length} steps, ${calls.length} allocation calls`],
-  });
+  const comments = [`lmalloc playground session: ${ops.length} steps, ${calls.length} allocation calls`];
+  const nested = (op) => /^(heap|arena)/.test(op.op) || op.heap !== undefined || (op.ops ?? []).some(nested);
+  if (ops.some(nested)) {
+    // lmtrace records one heap's calls: the steps on created heaps and
+    // arenas (and the pages they took) are not replayed.
+    comments.push('the steps on created heaps and arenas are not in this trace (only the default heap\'s calls)');
+  }
+  const trace = traceFromCalls(calls, { name, comments });
   trace.calls = calls;
   return trace;
 }

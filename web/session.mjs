@@ -13,44 +13,73 @@
 //   replays steps[0 .. cursor - 1) into a fresh heap (lmalloc is
 //   deterministic, so addresses come out the same); a new step after an
 //   undo drops the steps that were undone.
-// - A mistake (double free, write after free, ...) is a step too: the debug
-//   build refuses it before anything changes, and its result carries the
-//   explanation (mistakes.mjs).
+// - A mistake (double free, write after free, ...) is a step too: the JS
+//   API's checks (HEAP_OPTIONS) refuse it before anything changes, and its
+//   result carries the explanation (mistakes.mjs).
+// - Created heaps (lm_heap_create in a block of the default heap) and
+//   arenas are steps too, by name, like a C program's lm_heap_t * and
+//   lm_arena_t * variables. Allocations in them are in `meta` with their
+//   owner; an arena's allocations die at its reset (their pointers dangle),
+//   a heap's at its destroy. The JS API keeps their addresses to itself,
+//   so the session finds them in memory (heaps-arenas.mjs) and remembers
+//   each arena allocation's size, which the arena does not.
 // - No DOM here: the page (app.mjs) and the tests drive the same object.
 //   createHeap and the compiled module are passed in, so Node can run it.
 
+import { InvalidSizeError } from '../wasm/lmalloc.mjs';
 import {
   HEADER_SIZE, SLAB_SIZE, decodeHeader, formatBytes, hex, placement, readDylink,
 } from './heap-layout.mjs';
+import { decodeArena, findArenas, nestHeapsAndArenas } from './heaps-arenas.mjs';
 import { decodeHeap, entryAt, fragmentation, isAllocation } from './snapshot.mjs';
 import * as explain from './mistakes.mjs';
 
 /** The module the playground runs, in wasm/dist/ (the page and the tests
- * load the same one). createHeap is always called with debug: true, so the
- * JS API checks every pointer and access against its map of live blocks. */
-export const WASM_FILE = 'lmalloc-debug.wasm';
+ * load the same one): the release core, with heaps and arenas, so the map
+ * shows the block layout a real program gets. createHeap is called with
+ * HEAP_OPTIONS: checks: true makes the JS API track every live block and
+ * refuse double frees, frees of pointers that are not live, and helper
+ * accesses outside live blocks or after free, before C sees them. */
+export const WASM_FILE = 'lmalloc-heaps.wasm';
+export const HEAP_OPTIONS = Object.freeze({ heaps: true, checks: true });
 
 const align16 = (n) => Math.ceil(n / 16) * 16;
 const utf8 = new TextEncoder();
 const isObject = (usable) => usable % 16 === 0; // blocks have usable = 12 mod 16
 
-/** The C source line of an operation (shown in the step log). */
+/** The C source line of an operation (shown in the step log). An
+ * allocation step with `heap: name` runs on that created heap: the line
+ * calls lm_heap_malloc(name, ...) and its kin instead of malloc. */
 export function codeOf(op) {
   if (op.code) return op.code;
   const t = (x) => (x === undefined ? '?' : targetExpr(x));
   const v = (x) => valueExpr(x);
+  // malloc(n) or lm_heap_malloc(h, n), and so on.
+  const on = (fn, args) => (op.heap ? `lm_heap_${fn}(${op.heap}, ${args})` : `${fn}(${args})`);
+  const sizes = (x) => (x.sizes ? 'size[i]' : x.size);
   switch (op.op) {
-    case 'malloc': return `${op.name} = malloc(${op.size});`;
-    case 'calloc': return `${op.name} = calloc(${op.count}, ${op.size});`;
-    case 'realloc': return `${t(op.target)} = realloc(${t(op.target)}, ${op.size});`;
-    case 'aligned': return `${op.name} = aligned_alloc(${op.align}, ${op.size});`;
-    case 'free': return `free(${t(op.target)}${op.offset ? ` + ${op.offset}` : ''});`;
+    case 'malloc': return `${op.name} = ${on('malloc', op.size)};`;
+    case 'calloc': return `${op.name} = ${on('calloc', `${op.count}, ${op.size}`)};`;
+    case 'realloc': return `${t(op.target)} = ${on('realloc', `${t(op.target)}, ${op.size}`)};`;
+    case 'aligned': return `${op.name} = ${on('aligned_alloc', `${op.align}, ${op.size}`)};`;
+    case 'free': return `${on('free', `${t(op.target)}${op.offset ? ` + ${op.offset}` : ''}`)};`;
     case 'write': return `strcpy(${t(op.target)}${op.offset ? ` + ${op.offset}` : ''}, ${JSON.stringify(op.text)});`;
     case 'poke': return `*(uint32_t *)(${t(op.target)} + ${op.offset ?? 0}) = ${v(op.value)};`;
     case 'assign': return `${op.index === undefined ? op.name : `${op.name}[${op.index}]`} = ${v(op.value)};`;
-    case 'many': return `for (i = 0; i < ${op.count}; i++) ${op.name}[i] = malloc(${op.size});`;
-    case 'freeEvery': return `for (i = ${op.start ?? 0}; i < n; i += ${op.stride ?? 1}) free(${op.name}[i]);`;
-    case 'freeNode': return `next = ${op.name}->next; free(${op.name}); ${op.name} = next;`;
+    case 'many': return `for (i = 0; i < ${countOf(op)}; i++) ${op.name}[i] = ${on('malloc', sizes(op))};`;
+    case 'freeEvery': return `for (i = ${op.start ?? 0}; i < n; i += ${op.stride ?? 1}) ${on('free', `${op.name}[i]`)};`;
+    case 'replaceEach': return `for (i = 0; i < ${countOf(op)}; i++) { ${on('free', `${op.name}[i]`)}; ${op.name}[i] = ${on('malloc', sizes(op))}; }`;
+    case 'freeNode': return `next = ${op.name}->next; ${on('free', op.name)}; ${op.name} = next;`;
+    case 'heapCreate': return `${op.name}_mem = malloc(${op.bytes}); ${op.name} = lm_heap_create(${op.name}_mem, ${op.bytes});`;
+    case 'heapDestroy': return `lm_heap_destroy(${op.name}); free(${op.name}_mem);`;
+    case 'arenaCreate': return `${op.name} = lm_arena_create(${op.chunkBytes ?? 0});`;
+    case 'arenaAlloc':
+      if (op.align) return `${op.name} = lm_arena_aligned_alloc(${op.arena}, ${op.align}, ${op.size});`;
+      if (op.count !== undefined) return `${op.name} = lm_arena_calloc(${op.arena}, ${op.count}, ${op.size});`;
+      return `${op.name} = lm_arena_alloc(${op.arena}, ${op.size});`;
+    case 'arenaMany': return `for (i = 0; i < ${countOf(op)}; i++) ${op.name}[i] = lm_arena_alloc(${op.arena}, ${sizes(op)});`;
+    case 'arenaReset': return `lm_arena_reset(${op.arena});`;
+    case 'arenaDestroy': return `lm_arena_destroy(${op.arena});`;
     case 'push': return `${op.fn}() { ${op.locals.map((l) => `${l.type} ${l.name};`).join(' ')} ... }`;
     case 'pop': return `return; /* ${op.fn ?? 'the function'} returns */`;
     case 'note': return '';
@@ -58,6 +87,10 @@ export function codeOf(op) {
     default: return op.op;
   }
 }
+
+// Array steps take `count` and `size`, or one size per element (`sizes`).
+const countOf = (op) => (op.sizes ? op.sizes.length : op.count);
+const sizesOf = (op) => (op.sizes ? op.sizes : Array.from({ length: op.count ?? 0 }, () => op.size));
 
 function targetExpr(t) {
   if (t.addr !== undefined) return `(void *)${hex(t.addr)}`;
@@ -74,6 +107,18 @@ function valueExpr(v) {
 // An error of the step itself (unknown name, bad input): shown, nothing done.
 class StepError extends Error {
   name = 'StepError';
+}
+
+// The sizes of an array step, all checked before the first call, so a bad
+// one (the JS API's typed error) leaves nothing half done.
+function checkedSizes(op) {
+  const sizes = sizesOf(op);
+  for (const size of sizes) {
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > 0xffffffff) {
+      throw new InvalidSizeError(`${op.op}: size must be an integer from 0 to 4294967295 bytes, got ${size}`, { size });
+    }
+  }
+  return sizes;
 }
 
 export class Session {
@@ -96,7 +141,7 @@ export class Session {
 
   /**
    * @param createHeap wasm/lmalloc.mjs createHeap
-   * @param module     the compiled lmalloc-debug.wasm (WebAssembly.Module)
+   * @param module     the compiled WASM_FILE (WebAssembly.Module)
    */
   static async create({ createHeap, module, heapOptions = {} }) {
     const s = new Session(createHeap, module, heapOptions);
@@ -110,12 +155,12 @@ export class Session {
     this.#module = module;
     this.#heapOptions = heapOptions;
     const dylink = readDylink(WebAssembly.Module.customSections(module, 'dylink.0')[0]);
-    if (!dylink) throw new Error('lmalloc-debug.wasm has no dylink.0 memory info');
+    if (!dylink) throw new Error(`${WASM_FILE} has no dylink.0 memory info`);
     this.place = placement(dylink);
   }
 
   async #fresh() {
-    this.heap = await this.#createHeap({ module: this.#module, debug: true, ...this.#heapOptions });
+    this.heap = await this.#createHeap({ module: this.#module, ...HEAP_OPTIONS, ...this.#heapOptions });
     this.vars = new Map(); // name -> { name, kind: 'ptr', addr, id } | { kind: 'array', addrs, ids }
     this.meta = new Map(); // live allocation ptr -> { id, requested, step, label, code, align, pad }
     this.freed = new Map(); // ptr -> what was last freed there: { id, label, step, freedStep, requested }
@@ -124,6 +169,14 @@ export class Session {
     this.slabBorn = new Map(); // slab payload -> step that created it
     this.unreachable = new Set(); // ids of live allocations no pointer reaches
     this.nextId = 0;
+    // Created heaps and arenas by name (a C program's lm_heap_t * and
+    // lm_arena_t * variables), destroyed ones included (alive: false):
+    // heaps: { name, heap (the JS FixedHeap), buffer, bytes, step, alive }
+    // arenas: { name, arena (the JS Arena), addr (its struct), step, alive, resets }
+    // Allocations in them are in `meta` with `heap` or `arena` set.
+    this.heaps = new Map();
+    this.arenas = new Map();
+    this.pool = []; // runs given to the page pool: { start, end, from, step }
     this.heap.onGrow((e) => {
       const step = this.steps[this.#stepNo - 1];
       this.grows.push({
@@ -197,11 +250,19 @@ export class Session {
     return step.result ?? result;
   }
 
+  // A typed error from the JS API that no step handles itself: bad input
+  // (refused before any wasm call, so nothing changed), out of memory, a
+  // destroyed heap or arena, a corrupt heap.
   #unexpected(op, e) {
-    if (e.name === 'AllocationError') {
-      return { kind: 'error', error: e.name, text: e.message, explain: explain.outOfMemory({ code: codeOf(op), message: e.message }) };
-    }
-    return { kind: 'error', error: e.name, text: e.message };
+    const code = codeOf(op);
+    const says = {
+      AllocationError: () => explain.outOfMemory({ code, message: e.message }),
+      InvalidSizeError: () => explain.badInput({ code, message: e.message, what: 'size' }),
+      InvalidAlignmentError: () => explain.badInput({ code, message: e.message, what: 'alignment' }),
+      DestroyedError: () => explain.destroyed({ code, what: e.what, message: e.message }),
+      HeapCorruptionError: () => explain.corruption({ code, message: e.message }),
+    }[e.name];
+    return { kind: 'error', error: e.name, text: e.message, ...(says ? { explain: says() } : {}) };
   }
 
   // --- named pointers -------------------------------------------------------
@@ -238,10 +299,12 @@ export class Session {
     else this.vars.set(name, v);
   }
 
-  #allocated(p, { requested, label, align = 16 }) {
+  #allocated(p, { requested, label, align = 16, heap }) {
     const id = ++this.nextId;
-    const usable = this.heap.usableSize(p);
+    const api = this.#api(heap);
+    const usable = api.usableSize(p);
     const m = { id, requested, step: this.#stepNo, label, align, usable };
+    if (heap) m.heap = heap;
     if (isObject(usable)) {
       const slab = p & ~(SLAB_SIZE - 1);
       if (!this.slabBorn.has(slab)) this.slabBorn.set(slab, this.#stepNo);
@@ -252,7 +315,7 @@ export class Session {
       // The gap is the free block that ends at this block's header (its
       // footer is masked with the heap's key, so it is found by the walk).
       if (hdr.prevFree) {
-        const gap = this.heap.blocks().find((b) => !b.used && b.header + b.size === p - HEADER_SIZE);
+        const gap = api.blocks().find((b) => !b.used && b.header + b.size === p - HEADER_SIZE);
         if (gap) m.pad = gap.header;
       }
     }
@@ -261,11 +324,82 @@ export class Session {
     return m;
   }
 
-  #released(p) {
+  // An arena allocation of `size` bytes at p: it has no header and the
+  // arena does not know its size, so the session keeps it (rounded to 16
+  // bytes, as lm_arena_alloc rounds).
+  #arenaAllocated(p, { requested, label, arena, align = 16 }) {
+    const id = ++this.nextId;
+    const usable = requested ? Math.ceil(requested / 16) * 16 : 16;
+    const m = { id, requested, step: this.#stepNo, label, align, usable, arena, resets: this.arenas.get(arena).resets };
+    this.freed.delete(p);
+    this.meta.set(p, m);
+    return m;
+  }
+
+  #released(p, how = {}) {
     const m = this.meta.get(p);
     this.meta.delete(p);
-    if (m) this.freed.set(p, { ...m, freedStep: this.#stepNo });
+    if (m) this.freed.set(p, { ...m, freedStep: this.#stepNo, ...how });
     if (this.unreachable.has(m?.id)) this.unreachable.delete(m.id);
+  }
+
+  // --- heaps and arenas ---------------------------------------------------------
+
+  /** The JS heap a step runs on: the default heap, or the created heap
+   * named `name` (destroyed or not: the API refuses a destroyed one). */
+  #api(name) {
+    if (!name) return this.heap;
+    const h = this.heaps.get(name);
+    if (!h) throw new StepError(`there is no heap named "${name}"`);
+    return h.heap;
+  }
+
+  #arenaNamed(name) {
+    const a = this.arenas.get(name);
+    if (!a) throw new StepError(`there is no arena named "${name}"`);
+    return a;
+  }
+
+  // A name for a new heap or arena handle: not a pointer's, not a live
+  // heap's or arena's.
+  #checkHandleName(name) {
+    if (!name || typeof name !== 'string') throw new StepError('a heap or an arena needs a name');
+    if (this.vars.has(name)) throw new StepError(`"${name}" is a pointer already`);
+    if (this.heaps.get(name)?.alive || this.arenas.get(name)?.alive) {
+      throw new StepError(`"${name}" is a live heap or arena already: destroy it first`);
+    }
+  }
+
+  /** Who owns address `addr` now: { kind: 'heap', h } (inside a live
+   * created heap's buffer), { kind: 'arena', a, m, p } (inside a live arena's
+   * chunk; m and p: the live allocation holding addr, if any), or
+   * { kind: 'default' }. */
+  #ownerAt(addr) {
+    for (const h of this.heaps.values()) {
+      if (h.alive && addr >= h.buffer && addr < h.buffer + h.bytes) return { kind: 'heap', h };
+    }
+    const bytes = this.#bytes();
+    for (const a of this.arenas.values()) {
+      if (!a.alive) continue;
+      const { chunks } = decodeArena(bytes, a.addr);
+      if (!chunks.some((c) => addr >= c.start && addr < c.end)) continue;
+      for (const [p, m] of this.meta) {
+        if (m.arena === a.name && addr >= p && addr < p + m.usable) return { kind: 'arena', a, m, p };
+      }
+      return { kind: 'arena', a };
+    }
+    return { kind: 'default' };
+  }
+
+  // n bytes at addr, through the API that owns t's memory (so the JS
+  // checks apply), or, in an arena, checked here against the allocation.
+  #read(t, addr, n) {
+    const o = this.#ownerAt(t.addr);
+    if (o.kind === 'arena') {
+      if (!o.m || addr + n > o.p + o.m.usable) throw new StepError(`${t.expr}: no live arena allocation holds ${hex(addr)}..${hex(addr + n)}`);
+      return this.#bytes().slice(addr, addr + n);
+    }
+    return (o.kind === 'heap' ? o.h.heap : this.heap).read(addr, n);
   }
 
   #bytes() {
@@ -284,10 +418,21 @@ export class Session {
     if (v.deref) {
       const t = this.#resolve(v.deref);
       if (t.state === 'null') throw new StepError(`${t.expr} is NULL: there is nothing to read`);
-      const b = this.heap.read(t.addr + (v.offset ?? 0), 4);
+      const b = this.#read(t, t.addr + (v.offset ?? 0), 4);
       return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
     }
     return this.#resolve(v).addr;
+  }
+
+  /** The created heap whose block the target points to (live or freed
+   * last), or undefined for the default heap's blocks and arenas. */
+  heapOf(target) {
+    try {
+      const t = this.#resolve(target);
+      return (this.meta.get(t.addr) ?? this.freed.get(t.addr))?.heap;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The named pointer (as a step target) that holds `addr`, preferring a
@@ -316,13 +461,13 @@ export class Session {
   // --- operations ------------------------------------------------------------
 
   #exec(op) {
-    const heap = this.heap;
     switch (op.op) {
       case 'malloc':
       case 'calloc':
       case 'aligned': {
+        const heap = this.#api(op.heap);
         const name = op.name;
-        if (!name) throw new StepError('an allocation needs a name');
+        this.#checkPointerName(name);
         const before = this.#resolveQuiet(name);
         let p;
         let requested = op.size;
@@ -331,7 +476,7 @@ export class Session {
           p = heap.calloc(op.count, op.size);
           requested = op.count * op.size;
         } else p = heap.alignedAlloc(op.align, op.size);
-        const m = this.#allocated(p, { requested, label: op.label || name, align: op.op === 'aligned' ? op.align : 16 });
+        const m = this.#allocated(p, { requested, label: op.label || name, align: op.op === 'aligned' ? op.align : 16, heap: op.heap });
         this.#setVar(name, p);
         return {
           kind: 'info', at: p, ptr: p,
@@ -343,7 +488,7 @@ export class Session {
         return this.#realloc(op);
 
       case 'free':
-        return this.#free(op.target, op.offset ?? 0);
+        return this.#free(op.target, op.offset ?? 0, op.heap);
 
       case 'write':
         return this.#write(op);
@@ -355,7 +500,7 @@ export class Session {
         }
         const value = this.#value(op.value);
         const at = t.addr + (op.offset ?? 0);
-        heap.write(at, [value & 255, (value >>> 8) & 255, (value >>> 16) & 255, value >>> 24]);
+        this.#store(t, at, [value & 255, (value >>> 8) & 255, (value >>> 16) & 255, value >>> 24]);
         return { kind: 'info', at: t.addr, ptr: t.addr, text: `stored ${value ? hex(value) : 'NULL'} at ${hex(at)}` };
       }
 
@@ -376,19 +521,24 @@ export class Session {
       }
 
       case 'many': {
+        const heap = this.#api(op.heap);
+        const sizes = checkedSizes(op);
+        this.#checkPointerName(op.name);
         const addrs = [];
         const ids = [];
         this.vars.set(op.name, { name: op.name, kind: 'array', addrs, ids, step: this.#stepNo });
-        for (let i = 0; i < op.count; i++) {
-          const p = heap.malloc(op.size);
-          const m = this.#allocated(p, { requested: op.size, label: `${op.name}[${i}]` });
+        sizes.forEach((size, i) => {
+          const p = heap.malloc(size);
+          const m = this.#allocated(p, { requested: size, label: `${op.name}[${i}]`, heap: op.heap });
           addrs.push(p);
           ids.push(m.id);
-        }
-        return { kind: 'info', at: addrs[0], text: `${op.count} blocks of ${op.size} bytes, ${hex(addrs[0])} .. ${hex(addrs[addrs.length - 1])}` };
+        });
+        const what = op.sizes ? `${sizes.length} blocks of ${Math.min(...sizes)} to ${Math.max(...sizes)} bytes` : `${op.count} blocks of ${op.size} bytes`;
+        return { kind: 'info', at: addrs[0], text: `${what}, ${hex(addrs[0])} .. ${hex(addrs[addrs.length - 1])}` };
       }
 
       case 'freeEvery': {
+        const heap = this.#api(op.heap);
         const v = this.vars.get(op.name);
         if (v?.kind !== 'array') throw new StepError(`there is no array named "${op.name}"`);
         const stride = op.stride ?? 1;
@@ -403,11 +553,57 @@ export class Session {
         return { kind: 'info', at: v.addrs[op.start ?? 0], text: `freed ${n} blocks of ${op.name}` };
       }
 
+      case 'replaceEach': {
+        // Each element's block is freed and a new one allocated in its
+        // place: per-frame data kept with malloc and free.
+        const heap = this.#api(op.heap);
+        const sizes = checkedSizes(op);
+        let v = this.vars.get(op.name);
+        if (v && v.kind !== 'array') throw new StepError(`"${op.name}" is a pointer, not an array`);
+        if (!v) {
+          this.#checkPointerName(op.name);
+          v = { name: op.name, kind: 'array', addrs: [], ids: [], step: this.#stepNo };
+          this.vars.set(op.name, v);
+        }
+        let freed = 0;
+        const n = Math.max(sizes.length, v.addrs.length);
+        for (let i = 0; i < n; i++) {
+          const old = v.addrs[i];
+          if (old && this.meta.get(old)?.id === v.ids[i]) {
+            heap.free(old);
+            this.#released(old);
+            freed++;
+          }
+          if (i < sizes.length) {
+            const p = heap.malloc(sizes[i]);
+            v.addrs[i] = p;
+            v.ids[i] = this.#allocated(p, { requested: sizes[i], label: `${op.name}[${i}]`, heap: op.heap }).id;
+          }
+        }
+        v.addrs.length = v.ids.length = sizes.length;
+        return { kind: 'info', at: v.addrs[0], text: `freed ${freed} blocks of ${op.name} and allocated ${sizes.length} (${sizes.reduce((a, b) => a + b, 0)} bytes asked for)` };
+      }
+
+      case 'heapCreate':
+        return this.#heapCreate(op);
+      case 'heapDestroy':
+        return this.#heapDestroy(op);
+      case 'arenaCreate':
+        return this.#arenaCreate(op);
+      case 'arenaAlloc':
+        return this.#arenaAlloc(op);
+      case 'arenaMany':
+        return this.#arenaMany(op);
+      case 'arenaReset':
+        return this.#arenaReset(op);
+      case 'arenaDestroy':
+        return this.#arenaDestroy(op);
+
       case 'freeNode': {
         const t = this.#resolve({ ref: op.name });
         if (t.state === 'null') return { kind: 'info', text: `${op.name} is NULL: the list is empty` };
         const next = this.#value({ deref: { ref: op.name }, offset: op.offset ?? 4 });
-        const r = this.#free({ ref: op.name }, 0);
+        const r = this.#free({ ref: op.name }, 0, op.heap);
         if (r.kind !== 'error') this.#setVar(op.name, next);
         r.text += `; ${op.name} = ${next ? hex(next) : 'NULL'}`;
         return r;
@@ -435,6 +631,7 @@ export class Session {
         const texts = [];
         for (const sub of op.ops) {
           last = this.#exec(sub);
+          this.version++; // the next statement sees this one's effects
           if (last.text) texts.push(last.text);
           if (last.kind === 'error') return last;
         }
@@ -444,6 +641,175 @@ export class Session {
       default:
         throw new StepError(`unknown operation "${op.op}"`);
     }
+  }
+
+  // A pointer's name must not be a live heap's or arena's.
+  #checkPointerName(name) {
+    if (!name) throw new StepError('an allocation needs a name');
+    if (this.heaps.get(name)?.alive || this.arenas.get(name)?.alive) {
+      throw new StepError(`"${name}" is a heap or an arena: choose another name for the pointer`);
+    }
+  }
+
+  // Stores bytes at addr through the API that owns t's memory: a heap's
+  // helpers check the range against its live blocks; in an arena the
+  // session checks it against the allocation.
+  #store(t, addr, data) {
+    const o = this.#ownerAt(t.addr);
+    if (o.kind === 'arena') {
+      if (!o.m || addr + data.length > o.p + o.m.usable) {
+        throw new StepError(`${t.expr}: ${hex(addr)}..${hex(addr + data.length)} is not inside a live allocation of arena ${o.a.name}`);
+      }
+      o.a.arena.bytes(addr, data.length).set(data);
+      return;
+    }
+    (o.kind === 'heap' ? o.h.heap : this.heap).write(addr, data);
+  }
+
+  // --- created heaps (lm_heap_create in a block of the default heap) ----------
+
+  #heapCreate(op) {
+    this.#checkHandleName(op.name);
+    // The block createHeap takes is the one used block that was not there
+    // before (the API keeps its address to itself).
+    const before = new Set(this.heap.blocks().filter((b) => b.used && b.kind === 'block').map((b) => b.ptr));
+    const heap = this.heap.createHeap({ bytes: op.bytes });
+    const buffer = this.heap.blocks().find((b) => b.used && b.kind === 'block' && !before.has(b.ptr))?.ptr;
+    if (buffer === undefined) throw new Error(`createHeap: cannot find the block that holds heap ${op.name}`);
+    this.freed.delete(buffer);
+    this.heaps.set(op.name, { name: op.name, heap, buffer, bytes: op.bytes, step: this.#stepNo, alive: true });
+    const s = heap.stats();
+    return {
+      kind: 'info', at: buffer,
+      text: `${op.name}: a heap of its own in a ${formatBytes(op.bytes)} block of the default heap at ${hex(buffer)}; ` +
+        `its struct (free-list heads and bitmaps) takes the first ${formatBytes(op.bytes - s.heapBytes)}, ` +
+        `its one span the other ${formatBytes(s.heapBytes)}. It never grows: when full, its mallocs fail.`,
+    };
+  }
+
+  #heapDestroy(op) {
+    const h = this.heaps.get(op.name);
+    if (!h) throw new StepError(`there is no heap named "${op.name}"`);
+    h.heap.destroy(); // DestroyedError when it is gone already
+    h.alive = false;
+    let n = 0;
+    for (const [p, m] of this.meta) {
+      if (m.heap === op.name) {
+        this.#released(p, { destroyed: true });
+        n++;
+      }
+    }
+    return {
+      kind: 'info', at: h.buffer,
+      text: `lm_heap_destroy(${op.name}) freed its ${n} block${n === 1 ? '' : 's'} at once (no free() each), ` +
+        `and free(${op.name}_mem) gave the ${formatBytes(h.bytes)} block back to the default heap`,
+    };
+  }
+
+  // --- arenas --------------------------------------------------------------
+
+  #arenaCreate(op) {
+    this.#checkHandleName(op.name);
+    const known = new Set([...this.arenas.values()].filter((a) => a.alive).map((a) => a.addr));
+    const pages = this.heap.memory.buffer.byteLength / 65536;
+    const arena = this.heap.createArena({ chunkBytes: op.chunkBytes ?? 0 });
+    // The API keeps the arena's address to itself: the new struct is the
+    // one live arena struct in memory the session does not know yet.
+    const found = findArenas(this.#bytes()).filter((a) => !known.has(a));
+    if (found.length !== 1) throw new Error(`createArena: found ${found.length} new arena structs in memory, expected 1`);
+    const addr = found[0];
+    this.arenas.set(op.name, { name: op.name, arena, addr, step: this.#stepNo, alive: true, resets: 0 });
+    const d = decodeArena(this.#bytes(), addr);
+    const grew = this.heap.memory.buffer.byteLength / 65536 - pages;
+    const from = grew ? `memory.grow gave it ${grew} new page${grew === 1 ? '' : 's'}` : 'its pages came from the page pool, without memory.grow';
+    return {
+      kind: 'info', at: d.first,
+      text: `${op.name} = ${hex(addr)}: an arena of ${d.pages} page${d.pages === 1 ? '' : 's'} at ${hex(d.first)} (${from}). ` +
+        `Its first 80 bytes are the chunk header and the arena struct; allocations are bumped from ${hex(d.bump)}.`,
+    };
+  }
+
+  // One arena allocation; returns its address and meta.
+  #arenaOne(a, op, size, label) {
+    let p;
+    let requested = size;
+    if (op.align) p = a.arena.alignedAlloc(op.align, size);
+    else if (op.count !== undefined && op.op === 'arenaAlloc') {
+      p = a.arena.calloc(op.count, size);
+      requested = op.count * size;
+    } else p = a.arena.alloc(size);
+    return { p, m: this.#arenaAllocated(p, { requested, label, arena: a.name, align: op.align ?? 16 }) };
+  }
+
+  #arenaAlloc(op) {
+    const a = this.#arenaNamed(op.arena);
+    this.#checkPointerName(op.name);
+    const before = a.alive ? decodeArena(this.#bytes(), a.addr) : null;
+    const { p, m } = this.#arenaOne(a, op, op.size, op.label || op.name);
+    this.#setVar(op.name, p);
+    const d = decodeArena(this.#bytes(), a.addr);
+    const grew = d.chunks.length > before.chunks.length ? ` The chunk was full: the arena took a new chunk of ${formatBytes(d.chunks.at(-1).end - d.chunks.at(-1).start)}.` : '';
+    return {
+      kind: 'info', at: p, ptr: p,
+      text: `${op.name} = ${hex(p)}: ${m.usable} bytes bumped from arena ${a.name} (no header: the bump pointer just moved on to ${hex(d.bump)}).${grew}`,
+    };
+  }
+
+  #arenaMany(op) {
+    const a = this.#arenaNamed(op.arena);
+    const sizes = checkedSizes(op);
+    this.#checkPointerName(op.name);
+    const before = a.alive ? decodeArena(this.#bytes(), a.addr) : null;
+    const addrs = [];
+    const ids = [];
+    const v = { name: op.name, kind: 'array', addrs, ids, step: this.#stepNo };
+    sizes.forEach((size, i) => {
+      const { p, m } = this.#arenaOne(a, op, size, `${op.name}[${i}]`);
+      addrs.push(p);
+      ids.push(m.id);
+    });
+    this.vars.set(op.name, v);
+    const d = decodeArena(this.#bytes(), a.addr);
+    const more = d.chunks.length - before.chunks.length;
+    return {
+      kind: 'info', at: addrs[0],
+      text: `${sizes.length} allocations bumped from arena ${a.name}: ${formatBytes(d.used)} used, ` +
+        `${d.pages} page${d.pages === 1 ? '' : 's'} held` + (more ? ` (${more} new chunk${more === 1 ? '' : 's'})` : ', no new chunk'),
+    };
+  }
+
+  #arenaReset(op) {
+    const a = this.#arenaNamed(op.arena);
+    const before = a.alive ? decodeArena(this.#bytes(), a.addr) : null;
+    a.arena.reset(); // DestroyedError for a destroyed arena
+    a.resets++;
+    let n = 0;
+    for (const [p, m] of this.meta) {
+      if (m.arena === a.name) {
+        this.#released(p, { reset: true });
+        n++;
+      }
+    }
+    const d = decodeArena(this.#bytes(), a.addr);
+    return {
+      kind: 'info', at: d.first,
+      text: `lm_arena_reset(${a.name}): ${n} allocation${n === 1 ? '' : 's'} (${formatBytes(before.used)}) freed at once in O(1); ` +
+        `the bump pointer is back at ${hex(d.bump)} and the arena keeps its ${d.pages} page${d.pages === 1 ? '' : 's'} for the next round`,
+    };
+  }
+
+  #arenaDestroy(op) {
+    const a = this.#arenaNamed(op.arena);
+    const d = a.alive ? decodeArena(this.#bytes(), a.addr) : null;
+    a.arena.destroy(); // DestroyedError for a destroyed arena
+    a.alive = false;
+    for (const [p, m] of this.meta) if (m.arena === a.name) this.#released(p, { destroyed: true });
+    for (const c of d.chunks) this.pool.push({ start: c.start, end: c.end, from: `arena ${a.name}`, step: this.#stepNo });
+    return {
+      kind: 'info', at: d.first,
+      text: `lm_arena_destroy(${a.name}): its ${d.pages} page${d.pages === 1 ? '' : 's'} went to the page pool ` +
+        '(memory.grow cannot give pages back to the engine); the next heap or arena that needs pages takes them from there first',
+    };
   }
 
   #resolveQuiet(name) {
@@ -461,14 +827,51 @@ export class Session {
     return `a block of ${m.usable + HEADER_SIZE} bytes (4-byte header, ${m.usable} usable)`;
   }
 
+  // free or realloc of `addr` on heap `heapName` that the API refused as
+  // an invalid pointer, or that must not happen: the explanation for a
+  // pointer into an arena, a block of another heap, or the block holding a
+  // live created heap; null when none applies.
+  #misplaced(expr, addr, heapName, op, refused) {
+    const heap = heapName ? `heap ${heapName}` : 'the default heap';
+    const buffer = [...this.heaps.values()].find((h) => h.alive && h.buffer === addr);
+    if (buffer && !heapName) {
+      return {
+        kind: 'error', error: 'HeapInUse', at: addr, text: `${expr} holds heap ${buffer.name}`,
+        explain: explain.heapInUse({ expr, addr, heap: buffer.name, op }),
+      };
+    }
+    if (!refused) return null;
+    const m = this.meta.get(addr) ?? this.freed.get(addr);
+    const o = this.#ownerAt(addr);
+    if (m?.arena || o.kind === 'arena') {
+      const arena = m?.arena ?? o.a.name;
+      return {
+        kind: 'error', error: 'ArenaFree', at: addr, text: refused.message,
+        explain: explain.arenaFree({ expr, addr, arena, op, heap }),
+      };
+    }
+    const live = this.meta.get(addr);
+    if (live && (live.heap ?? '') !== (heapName ?? '')) {
+      return {
+        kind: 'error', error: 'WrongHeap', at: addr, text: refused.message,
+        explain: explain.wrongHeap({ expr, addr, owner: live.heap ? `heap ${live.heap}` : 'the default heap', heap, op, label: live.label }),
+      };
+    }
+    return null;
+  }
+
   #realloc(op) {
     const t = this.#resolve(op.target);
-    const heap = this.heap;
+    const heap = this.#api(op.heap);
+    const misplaced = t.addr ? this.#misplaced(t.expr, t.addr, op.heap, 'realloc', null) : null;
+    if (misplaced) return misplaced;
     if (t.state === 'dangling' && !this.meta.has(t.addr)) {
       try {
         heap.realloc(t.addr, op.size);
       } catch (e) {
         if (e.name !== 'DoubleFreeError' && e.name !== 'InvalidPointerError') throw e;
+        const other = e.name === 'InvalidPointerError' && this.#misplaced(t.expr, t.addr, op.heap, 'realloc', e);
+        if (other) return other;
         const f = this.freed.get(t.addr);
         return {
           kind: 'error', error: e.name, at: t.addr, text: e.message,
@@ -478,7 +881,14 @@ export class Session {
     }
     const old = t.state === 'null' ? null : this.meta.get(t.addr);
     const usable = old?.usable ?? 0;
-    const q = heap.realloc(t.addr, op.size);
+    let q;
+    try {
+      q = heap.realloc(t.addr, op.size);
+    } catch (e) {
+      const other = e.name === 'InvalidPointerError' && this.#misplaced(t.expr, t.addr, op.heap, 'realloc', e);
+      if (other) return other;
+      throw e;
+    }
     const name = op.target.ref !== undefined && op.target.index === undefined ? op.target.ref : null;
     if (op.size === 0 && t.addr) {
       this.#released(t.addr);
@@ -500,7 +910,7 @@ export class Session {
     }
     const label = old?.label ?? name ?? t.expr;
     if (t.addr) this.#released(t.addr);
-    const m = this.#allocated(q, { requested: op.size, label });
+    const m = this.#allocated(q, { requested: op.size, label, heap: op.heap });
     if (name) this.#setVar(name, q);
     else if (op.target.index !== undefined) {
       const v = this.vars.get(op.target.ref);
@@ -516,14 +926,16 @@ export class Session {
     return { kind: 'info', at: q, ptr: q, moved: !!t.addr, from: t.addr, text: text + reuseNote };
   }
 
-  #free(target, offset) {
+  #free(target, offset, heapName) {
     const t = this.#resolve(target);
-    const heap = this.heap;
+    const heap = this.#api(heapName);
     const addr = t.addr + offset;
     const expr = offset ? `${t.expr} + ${offset}` : t.expr;
     if (t.state === 'null' && !offset) {
       return { kind: 'info', text: `free(${t.expr}): ${t.expr} is NULL, and free(NULL) does nothing` };
     }
+    const misplaced = this.#misplaced(expr, addr, heapName, 'free', null);
+    if (misplaced) return misplaced;
     const bytes = this.#bytes();
     const before = this.meta.get(addr);
     const hdrBefore = decodeHeader(this.#word(bytes, addr - HEADER_SIZE));
@@ -538,6 +950,8 @@ export class Session {
         };
       }
       if (e.name === 'InvalidPointerError') {
+        const other = this.#misplaced(expr, addr, heapName, 'free', e);
+        if (other) return other;
         const snap = this.snapshot();
         const i = entryAt(snap, addr);
         const entry = i >= 0 ? snap.entries[i] : null;
@@ -582,7 +996,6 @@ export class Session {
 
   #write(op) {
     const t = this.#resolve(op.target);
-    const heap = this.heap;
     const offset = op.offset ?? 0;
     const addr = t.addr + offset;
     const expr = offset ? `${t.expr} + ${offset}` : t.expr;
@@ -591,6 +1004,11 @@ export class Session {
     }
     const length = utf8.encode(op.text).length + 1;
     const bytes = this.#bytes();
+    // The memory's owner now checks the write: an arena (here, against the
+    // allocation), a created heap or the default heap (the JS API's checks).
+    const o = this.#ownerAt(t.addr);
+    if (o.kind === 'arena') return this.#writeArena(t, o, { addr, expr, offset, length, text: op.text });
+    const heap = o.kind === 'heap' ? o.h.heap : this.heap;
     try {
       heap.writeString(addr, op.text);
     } catch (e) {
@@ -622,9 +1040,47 @@ export class Session {
     return { kind: 'info', at: t.addr, ptr: t.addr, text: `wrote ${length} bytes (${length - 1} + the terminating 0) at ${hex(addr)}` };
   }
 
+  // A string written into an arena allocation: the arena checks nothing,
+  // so the page does (the allocation's size, and whether it is live).
+  #writeArena(t, o, { addr, expr, offset, length, text }) {
+    const { m, p } = o;
+    const f = this.freed.get(t.addr);
+    if (!m) {
+      return {
+        kind: 'error', error: 'UseAfterReset', at: t.addr, text: `${expr}: no live allocation of arena ${o.a.name} holds ${hex(addr)}`,
+        explain: explain.useAfterReset({ expr, addr, arena: o.a.name, freedStep: f?.freedStep, label: f?.label, reset: f?.reset }),
+      };
+    }
+    if (addr + length > p + m.usable) {
+      const usable = p + m.usable - addr;
+      return {
+        kind: 'error', error: 'Overflow', at: p, text: `${expr}: ${length} bytes run ${length - usable} bytes past the allocation at ${hex(p)} (${m.usable} bytes)`,
+        explain: explain.overflow({ expr, addr, usable, length, over: length - usable, next: this.#after(this.#bytes(), p, m), arena: o.a.name }),
+      };
+    }
+    const data = new Uint8Array(length);
+    utf8.encodeInto(text, data);
+    o.a.arena.bytes(addr, length).set(data);
+    if (t.state === 'dangling') {
+      return {
+        kind: 'error', error: 'WriteToReused', at: addr, text: `the write changed the data of "${m.label}"`,
+        explain: explain.writeToReused({ expr, addr, freedStep: f?.freedStep, owner: m }),
+      };
+    }
+    return { kind: 'info', at: t.addr, ptr: t.addr, text: `wrote ${length} bytes (${length - 1} + the terminating 0) at ${hex(addr)} in arena ${o.a.name}` };
+  }
+
   // What the bytes of a freed allocation hold now, in words.
   #freedHolds(bytes, p, f) {
     const w = (a) => this.#word(bytes, a);
+    if (f?.arena) {
+      return f.destroyed ? `belong to the page pool: arena ${f.arena} was destroyed` : `are arena ${f.arena}'s free bump space again (it was reset)`;
+    }
+    const o = this.#ownerAt(p);
+    if (o.kind === 'heap') {
+      const first = o.h.heap.blocks()[0];
+      if (!first || p < first.header) return `are part of heap ${o.h.name}'s struct now: the block was reused to hold that heap`;
+    }
     if (f && isObject(f.usable)) {
       const next = w(p);
       return `hold the slab's link to its next free object (${next ? hex(next) : '0: none'})`;
@@ -634,8 +1090,13 @@ export class Session {
     if (h.free) {
       const snap = this.snapshot();
       const i = entryAt(snap, p - HEADER_SIZE);
-      if (i >= 0 && snap.entries[i].top) return 'belong to the top block, the free end of the heap';
-      return `hold lmalloc's free-list links (next = ${hex(w(p))}, prev = ${hex(w(p + 4))}) and its footer`;
+      const e = snap.entries[i];
+      if (e?.top) return 'belong to the top block, the free end of the heap';
+      if (e?.links) {
+        return `hold lmalloc's free-list links (next = ${hex(e.links.next)}, prev = ${hex(e.links.prev)}), ` +
+          'stored XOR-masked with the heap\'s secret key, and its footer';
+      }
+      return 'belong to a free block of lmalloc\'s';
     }
     return 'belong to lmalloc again';
   }
@@ -644,6 +1105,11 @@ export class Session {
   #after(bytes, p, m) {
     if (!m) return null;
     const end = p + m.usable;
+    if (m.arena) {
+      const n = this.meta.get(end);
+      return n?.arena === m.arena ? `the next allocation of arena ${m.arena}, "${n.label}" (arena allocations have no header between them)`
+        : `arena ${m.arena}'s bump space (or its chunk's end)`;
+    }
     if (isObject(m.usable)) {
       const slab = p & ~(SLAB_SIZE - 1);
       if (end + m.usable > slab + SLAB_SIZE - HEADER_SIZE) return 'the slab\'s unused tail and then the next block\'s header';
@@ -685,6 +1151,10 @@ export class Session {
         v.addrs.forEach((a, i) => holds(a, v.ids[i]) && visit(a));
       }
     }
+    // A live arena's handle reaches all its allocations: they are freed by
+    // its reset, never one by one, so none of them is ever a leak, and the
+    // pointers stored in them keep heap blocks alive.
+    for (const [p, m] of meta) if (m.arena) visit(p);
     const lo = this.place.stackTop;
     const hi = bytes.length;
     while (work.length) {
@@ -731,12 +1201,38 @@ export class Session {
 
   #statsEntry(step) {
     const s = this.heap.stats();
-    return {
+    const entry = {
       step,
       memoryBytes: this.heap.memory.buffer.byteLength,
       ...s,
       fragmentation: fragmentation(s),
     };
+    if (this.arenas.size) {
+      // Once the session has an arena, the chart follows what arenas hold
+      // (their pages) and use (bytes handed out since their last reset).
+      entry.arenaHeldBytes = 0;
+      entry.arenaUsedBytes = 0;
+      for (const a of this.arenas.values()) {
+        if (!a.alive) continue;
+        const info = a.arena.info();
+        entry.arenaHeldBytes += info.heldBytes;
+        entry.arenaUsedBytes += info.usedBytes;
+      }
+    }
+    return entry;
+  }
+
+  /** The string at addr (up to its 0 byte), read through whatever owns the
+   * memory: a heap's readString (checked against its live blocks), or, in
+   * an arena, the live allocation holding addr. Throws when none does. */
+  readString(addr) {
+    const o = this.#ownerAt(addr);
+    if (o.kind !== 'arena') return (o.kind === 'heap' ? o.h.heap : this.heap).readString(addr);
+    if (!o.m) throw new RangeError(`${hex(addr)} is in arena ${o.a.name}, but no live allocation holds it`);
+    const b = this.peek(addr, o.p + o.m.usable - addr);
+    const nul = b.indexOf(0);
+    if (nul < 0) throw new RangeError(`readString(${hex(addr)}): no 0 byte before the allocation's end`);
+    return new TextDecoder().decode(b.subarray(0, nul));
   }
 
   /** Bytes of memory at [addr, addr + n), clipped to memory (for hex dumps). */
@@ -749,8 +1245,20 @@ export class Session {
   /** Everything the page draws, at the current step (cached per version). */
   snapshot() {
     if (this.#snap && this.#snapVersion === this.version) return this.#snap;
-    const entries = this.heap.blocks();
-    const snap = decodeHeap(entries, this.#bytes(), this.place);
+    const bytes = this.#bytes();
+    const snap = decodeHeap(this.heap.blocks(), bytes, this.place);
+    // Created heaps and arenas join the default heap's entries (heaps-arenas.mjs).
+    const heaps = [...this.heaps.values()].filter((h) => h.alive).map((h) => ({
+      name: h.name, buffer: h.buffer, bytes: h.bytes, step: h.step,
+      entries: h.heap.blocks(), stats: h.heap.stats(), check: h.heap.check(),
+    }));
+    const arenas = [...this.arenas.values()].filter((a) => a.alive).map((a) => ({ name: a.name, addr: a.addr, step: a.step, allocs: [] }));
+    const byName = new Map(arenas.map((a) => [a.name, a]));
+    for (const [p, m] of this.meta) {
+      if (m.arena) byName.get(m.arena)?.allocs.push({ ptr: p, size: m.usable, requested: m.requested, label: m.label, step: m.step, align: m.align });
+    }
+    nestHeapsAndArenas(snap, bytes, { heaps, arenas, pool: this.pool });
+    const { entries } = snap;
     let leakCount = 0;
     let leakBytes = 0;
     const live = new Set();
@@ -760,7 +1268,7 @@ export class Session {
         live.add(e.ptr);
         continue;
       }
-      if (!e.used) continue;
+      if (!e.used || e.kind === 'chunk') continue;
       const m = this.meta.get(e.ptr);
       if (!m) continue;
       e.requested = m.requested;
@@ -786,7 +1294,19 @@ export class Session {
     snap.frames = this.frames.map((f) => ({ ...f }));
     snap.leaks = { count: leakCount, bytes: leakBytes };
     snap.vars = [...this.vars.values()].map((v) => this.#describeVar(v));
-    snap.check = this.heap.check();
+    // The heap and arena handles: { name, kind, addr, alive, title }.
+    snap.handles = [
+      ...[...this.heaps.values()].map((h) => ({
+        name: h.name, kind: 'heap', addr: h.buffer, alive: h.alive, step: h.step,
+        title: snap.heaps.find((x) => x.name === h.name)?.title ?? `heap ${h.name}: destroyed`,
+      })),
+      ...[...this.arenas.values()].map((a) => ({
+        name: a.name, kind: 'arena', addr: a.addr, alive: a.alive, step: a.step,
+        title: snap.arenas.find((x) => x.name === a.name)?.title ?? `arena ${a.name}: destroyed`,
+      })),
+    ];
+    // lm_check of the default heap and of every created heap.
+    snap.check = this.heap.check() + snap.heaps.reduce((n, h) => n + h.check, 0);
     this.#snap = snap;
     this.#snapVersion = this.version;
     return snap;

@@ -254,31 +254,45 @@ function stackHighWater(bytes, place) {
   return 0;
 }
 
-function regionsOf(place, spans, memoryBytes) {
+/** The regions of memory in address order, tiling [0, memoryBytes): the
+ * low guard, static data, the stack, the default heap's spans, `extra`
+ * regions claimed by others ({ kind, start, end, label, ... }: arena
+ * chunks, page-pool runs; heaps-arenas.mjs), and unused memory between
+ * them. Before the first malloc (no span), the start-up region after the
+ * stack is "unclaimed". */
+export function regionsOf(place, spans, memoryBytes, extra = []) {
   const regions = [];
-  const push = (kind, start, end, label) => {
-    if (end > start) regions.push({ kind, start, end, label });
+  const push = (kind, start, end, label, more) => {
+    if (end > start) regions.push({ kind, start, end, label, ...more });
   };
   push('guard', 0, place.dataStart, 'unused: low addresses (null stays invalid)');
   push('data', place.dataStart, place.dataEnd, 'static data');
   push('stack', place.stackBase, place.stackTop, 'shadow stack');
   let at = place.stackTop;
   const live = spans.filter(Boolean);
+  const claims = [
+    ...live.map((s) => ({ kind: 'span', start: s.start, end: s.end, label: `heap span ${s.index}` })),
+    ...extra,
+  ].sort((a, b) => a.start - b.start);
   if (!live.length) {
-    push('unclaimed', at, memoryBytes, 'start-up region: the heap claims it at the first malloc');
-    return regions;
+    // The start-up region runs to the end of the page the stack ends in.
+    const end = extra.length ? Math.ceil(place.stackTop / PAGE_SIZE) * PAGE_SIZE : memoryBytes;
+    push('unclaimed', at, Math.min(end, claims[0]?.start ?? end), 'start-up region: the heap claims it at the first malloc');
+    at = regions.at(-1).end;
   }
-  for (const s of live) {
-    push('unused', at, s.start, 'not the heap');
-    push('span', s.start, s.end, `heap span ${s.index}`);
-    at = s.end;
+  for (const c of claims) {
+    push('unused', at, c.start, 'not the heap');
+    const { kind, start, end, label, ...more } = c;
+    push(kind, start, end, label, more);
+    at = Math.max(at, c.end);
   }
   push('unused', at, memoryBytes, 'unused memory');
   return regions;
 }
 
-/** The entry covering `address` (an object inside a slab before the slab),
- * or -1. O(log entries). */
+/** The entry covering `address` (the innermost: an object before its slab,
+ * a created heap's block before the block holding that heap, an arena
+ * allocation before its chunk), or -1. O(log entries). */
 export function entryAt(snapshot, address) {
   const es = snapshot.entries;
   let lo = 0;
@@ -292,8 +306,11 @@ export function entryAt(snapshot, address) {
   while (i >= 0) {
     const e = es[i];
     if (address < entryEnd(e)) return i;
-    if (e.kind !== 'object') return -1;
-    i = e.slab; // past the object: maybe still inside its slab
+    // Past the entry: maybe still inside what holds it (an object's slab,
+    // a created heap's block, an arena allocation's chunk).
+    if (e.kind === 'object') i = e.slab;
+    else if (e.within !== undefined) i = e.within;
+    else return -1;
   }
   return -1;
 }
@@ -309,8 +326,9 @@ export function entryByPtr(snapshot, ptr) {
  * a replayed heap has hundreds of thousands of them). */
 export const nameOf = (e) => e.label ?? (e.traceId !== undefined ? `p[${e.traceId}]` : undefined);
 
-/** Live allocations: used blocks and used objects (not slabs). */
-export const isAllocation = (e) => e.used && e.kind !== 'slab';
+/** Live allocations: used blocks, used objects and arena allocations (not
+ * slabs, not arena chunks). */
+export const isAllocation = (e) => e.used && e.kind !== 'slab' && e.kind !== 'chunk';
 
 /** External fragmentation: the share of free memory not in the largest
  * free block, 1 - largestFree / freeBytes (0 when nothing is free). */

@@ -21,6 +21,12 @@ export const STYLES = {
   stackused: { fill: '#E69F00', pattern: 'diag-dense', legend: 'stack touched by calls' },
   frame: { fill: 'rgba(86,180,233,0.85)', pattern: 'grid', legend: 'a C function\'s frame (illustration)' },
   unused: { fill: '#ececec', pattern: 'sparse', legend: 'memory not in the heap' },
+  heapmeta: { fill: '#3d3d3d', pattern: 'vlines', legend: 'a created heap\'s struct (its free lists, bitmaps)', text: '#fff' },
+  arenameta: { fill: '#6a3d9a', pattern: 'hlines', legend: 'arena chunk header / arena struct', text: '#fff' },
+  bump: { fill: '#56B4E9', pattern: null, legend: 'arena allocation (bump, no header)' },
+  arenapad: { fill: '#fff3d6', pattern: 'sparse', legend: 'arena: alignment gap, or a full chunk\'s tail' },
+  arenafree: { fill: '#eef0fb', pattern: 'hatch-wide', legend: 'arena: free bump space (all of it again after a reset)' },
+  pool: { fill: '#dcdcdc', pattern: 'cross', legend: 'page pool: pages given back, reused before memory.grow' },
 };
 
 /** Styles of the same family merge when tiny blocks share a pixel. */
@@ -28,12 +34,14 @@ export const FAMILY = {
   header: 'used', used: 'used', slack: 'used', leak: 'leak', free: 'free', freemeta: 'free',
   top: 'free', pad: 'free', slabhdr: 'slabhdr', object: 'object', objfree: 'objfree',
   spanmeta: 'used', data: 'data', stack: 'stack', stackused: 'stackused', frame: 'frame', unused: 'unused',
+  heapmeta: 'heapmeta', arenameta: 'arenameta', bump: 'bump', arenapad: 'arenafree', arenafree: 'arenafree', pool: 'pool',
 };
 
 /** The order in which the legend lists styles. */
 export const LEGEND = [
   'header', 'used', 'slack', 'leak', 'free', 'freemeta', 'top', 'pad', 'slabhdr', 'object',
   'objfree', 'spanmeta', 'data', 'stack', 'stackused', 'frame', 'unused',
+  'heapmeta', 'arenameta', 'bump', 'arenapad', 'arenafree', 'pool',
 ];
 
 export const INK = {
@@ -44,4 +52,7 @@ export const INK = {
   select: '#000000',
   highlight: '#CC79A7',
   grid: '#d0d0d0',
+  bumpEdge: 'rgba(0,0,0,0.55)', // where each arena allocation starts
+  arena: '#6a3d9a', // an arena's frame and tag
+  heap: '#1a1a1a', // a created heap's frame and tag
 };

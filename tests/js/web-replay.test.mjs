@@ -17,6 +17,7 @@ import {
   compareRows, coverage, entriesFromPacked, occupancyLayout, replaySnapshot, stepAtX, timelineLayout, xOfStep,
 } from '../../web/replay-view.mjs';
 import { sessionTrace } from '../../web/session-trace.mjs';
+import { HEAP_OPTIONS } from '../../web/session.mjs';
 import { MAX_HASH, ShareError, decodeShare, encodeShare, parseHash } from '../../web/share.mjs';
 import { SnapshotStore } from '../../web/snapshots.mjs';
 import {
@@ -109,7 +110,7 @@ test('a bundled trace: gzip is detected and decompressed, every line parsed', as
 });
 
 test('traceFromCalls gives ids like a pointer table; recordingHeap logs only calls that returned', async () => {
-  const heap = await createHeap({ debug: true });
+  const heap = await createHeap({ checks: true }); // the JS checks refuse the double free, with either build
   const log = [];
   const h = recordingHeap(heap, log);
   const a = h.malloc(10);
@@ -138,8 +139,9 @@ test('a playground session exported as a trace replays to the same addresses', a
   ];
   const t = await sessionTrace(ops, { createHeap, module });
   assert.equal(chars(t), 'aaaaaafrcfff');
-  // Replaying the trace on a fresh heap hands out the same addresses.
-  const heap = await createHeap({ module, debug: true });
+  // Replaying the trace on a fresh heap of the playground's module, made
+  // as the playground makes it, hands out the same addresses.
+  const heap = await createHeap({ module, ...HEAP_OPTIONS });
   const ptr = [];
   const got = [];
   for (let i = 0; i < t.count; i++) {

@@ -94,7 +94,10 @@ test('before the first malloc the heap is an unclaimed region', async () => {
   const snap = s.snapshot();
   assert.equal(snap.entries.length, 0);
   assert.deepEqual(snap.regions.map((r) => r.kind), ['guard', 'data', 'stack', 'unclaimed']);
-  assert.equal(snap.regions.at(-1).end, PAGE_SIZE);
+  // The start-up region runs from the stack's top to the first page end.
+  assert.equal(snap.regions.at(-1).start, s.place.stackTop);
+  assert.equal(snap.regions.at(-1).end, Math.ceil(s.place.stackTop / PAGE_SIZE) * PAGE_SIZE);
+  assert.equal(snap.memoryBytes, snap.regions.at(-1).end);
 });
 
 test('every walk entry is decoded, and regions tile memory', async () => {
