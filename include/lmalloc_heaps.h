@@ -58,8 +58,14 @@ lm_heap_t *lm_heap_default(void);
 
 /* Bytes a fixed buffer gives up to the heap's own bookkeeping (the heap
  * struct, alignment and the span's header and end marker): a buffer must
- * be larger than this. Checked against the real struct at build time. */
+ * be larger than this. Checked against the real struct at build time.
+ * With the 8-byte granule (LM_ALIGNMENT 8, Emscripten) the free-list index
+ * has one exact class per 8 bytes below 1 KiB, so the struct is larger. */
+#if LM_ALIGNMENT == 8
+#define LM_HEAP_BUFFER_OVERHEAD 2560
+#else
 #define LM_HEAP_BUFFER_OVERHEAD 2048
+#endif
 
 /* Creates an independent heap.
  * - buffer == NULL: the heap grows from the shared page source (the page
@@ -133,8 +139,8 @@ typedef struct lm_arena lm_arena_t;
  * Cost: O(1) plus memory.grow. */
 lm_arena_t *lm_arena_create(size_t chunk_bytes);
 
-/* `size` bytes aligned to LM_ALIGNMENT (size 0 takes 16 bytes, so every
- * pointer is unique). NULL with errno = ENOMEM when memory cannot grow.
+/* `size` bytes aligned to LM_ALIGNMENT (size 0 takes LM_ALIGNMENT bytes,
+ * so every pointer is unique). NULL with errno = ENOMEM when memory cannot grow.
  * Cost: O(1): a bump, or moving to the next chunk (reused after a reset,
  * else new). */
 void *lm_arena_alloc(lm_arena_t *arena, size_t size);

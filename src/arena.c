@@ -10,7 +10,9 @@
  *   | run    | lm_arena_t | allocations    |      | run    | allocations    |
  *   | header |            | bump -->       |      | header | bump -->       |
  *   +--------+------------+--------- ... --+      +--------+--------- ... --+
- *   c        c+16         data(c)          end    c        c+16            end
+ *   c        c+H          data(c)          end    c        c+H             end
+ *
+ * (H = CHUNK_HEADER: the run header's two words, rounded up to A.)
  *
  * Invariants:
  *   A1 chunk is one of the arena's chunks, and data(chunk) <= bump <= end
@@ -29,7 +31,8 @@
 
 #include "pool.h"
 
-#define CHUNK_HEADER 16u             /* run header, padded to LM_ALIGN */
+/* The run header (two words), padded to LM_ALIGN: 16 when A is 16, 8 when 8. */
+#define CHUNK_HEADER ((8u + LM_ALIGN - 1) & LM_SIZE_MASK)
 #define GROWTH_CAP ((size_t)8 << 20) /* new chunks: at most 8 MiB ... */
 #define ARENA_MAGIC 0x61726E61u      /* "arna" */
 

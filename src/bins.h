@@ -3,14 +3,17 @@
  * a free block that fits any request is O(1) (a few bit scans), as in
  * TLSF. (Ideas from TLSF and dlmalloc's small bins; no code from either.)
  *
- * Classes of block sizes (headers included, multiples of 16):
- *   - below 1024 bytes, one class per size: class = size / 16 (1..63).
- *     A small request finds an exact fit whenever one exists.
+ * Classes of block sizes (headers included, multiples of the granule A,
+ * block.h; L = 1024 / A linear classes, 64 when A is 16, 128 when 8):
+ *   - below 1024 bytes, one class per size: class = size / A (16 / A ..
+ *     L - 1; the classes below 16 / A stay empty). A small request finds
+ *     an exact fit whenever one exists.
  *   - from 1024 up, each power of two [2^k, 2^(k+1)) is split into 16
- *     equal subclasses: class = 64 + (k - 10) * 16 + (size >> (k - 4)) % 16.
+ *     equal subclasses: class = L + (k - 10) * 16 + (size >> (k - 4)) % 16.
  *     A block in a class is at most 1/16 (6.25%) larger than the class's
  *     lower bound.
- *   416 classes cover every block size below 4 GiB.
+ *   L + 22 * 16 classes (416 when A is 16, 480 when 8) cover every block
+ *   size below 4 GiB.
  *
  * Bitmaps: map[w] bit i is set when class w*32+i is non-empty; top bit w is
  * set when map[w] != 0. Invariant: a bit is set iff its list is non-empty.
@@ -35,8 +38,8 @@
 #define LM_MAP_WORDS ((LM_CLASSES + 31) / 32)
 
 _Static_assert(LM_LINEAR_LIMIT == 1u << LM_LINEAR_LOG2, "limit is 2^log2");
-_Static_assert(LM_LINEAR_CLASSES == 64, "64 exact classes");
-_Static_assert(LM_CLASSES == 416, "416 classes below 4 GiB");
+_Static_assert(LM_LINEAR_CLASSES << LM_ALIGN_LOG2 == LM_LINEAR_LIMIT,
+               "one exact class per granule below the limit");
 _Static_assert(LM_MAP_WORDS < 32, "the top bitmap is one word, with room to shift");
 /* Classes of the linear range and the first power of two must meet: the
  * first logarithmic class starts at LM_LINEAR_LIMIT. */
@@ -54,7 +57,8 @@ static inline uint32_t log2_floor(uint32_t x) {
   return 31u - (uint32_t)__builtin_clz(x);
 }
 
-/* The class holding blocks of exactly `size` bytes (size >= 16). */
+/* The class holding blocks of exactly `size` bytes (size >= LM_MIN_BLOCK,
+ * a multiple of A). */
 static inline uint32_t bin_class(uint32_t size) {
   if (size < LM_LINEAR_LIMIT)
     return size >> LM_ALIGN_LOG2;

@@ -12,15 +12,20 @@
  *   +--------+--------------------+     +--------+------+------+-...-+--------+
  *   b        b+4                b+size  b        b+4    b+8          b+size-4
  *
- * - A block starts at an offset b with b % 16 == 12, so its payload b+4 is
- *   16-aligned (LM_ALIGNMENT). Its size (header included) is a multiple of
- *   16, at least 16, so the next block starts at 12 mod 16 again.
- * - header = size | flags. Sizes are multiples of 16, so the low 4 bits
- *   hold flags:
+ * The granule A = LM_ALIGN is LM_ALIGNMENT (include/lmalloc.h), the
+ * platform's alignof(max_align_t): 16 on wasm32-wasi and native hosts, 8 on
+ * Emscripten. Everything below is written in terms of A.
+ *
+ * - A block starts at an offset b with b % A == A - 4, so its payload b+4
+ *   is A-aligned. Its size (header included) is a multiple of A, at least
+ *   LM_MIN_BLOCK (16), so the next block starts at A - 4 mod A again.
+ * - header = size | flags. Sizes are multiples of A (at least 8), so the
+ *   low log2(A) bits hold flags (bit 3 is unused when A is 16):
  *     bit 0  FREE       this block is free
  *     bit 1  PREV_FREE  the block just before this one is free, so the
  *                       4 bytes before this header are that block's footer
  *                       (its size): free() finds its left neighbour in O(1)
+ *     bit 2  SLAB       this used block is a slab (slab.h)
  * - A used block's only overhead is its 4-byte header: its payload runs up
  *   to the next header, and usable size = size - 4.
  * - A free block keeps its free-list links (next, prev: offsets, 0 = none)
@@ -29,7 +34,8 @@
  *   block (the free end of the newest span, see heap.h) is the exception:
  *   it is in no free list and keeps no links and no footer.
  *
- * Span layout: [s, e), s and e 16-aligned.
+ * Span layout: [s, e), s and e A-aligned (12 = A - 4 mod A for both
+ * granules, so the first block's payload is A-aligned).
  *
  *   +-----------+-----------+--------+--------+------ ... ------+--------+
  *   | next span | span end  | unused | block  | blocks ...      | marker |
@@ -42,11 +48,23 @@
 #ifndef LM_BLOCK_H
 #define LM_BLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "lmalloc.h" /* LM_ALIGNMENT: the granule is chosen there */
+
+#if LM_ALIGNMENT == 8
+#define LM_ALIGN_LOG2 3
+#elif LM_ALIGNMENT == 16
 #define LM_ALIGN_LOG2 4
+#else
+#error "LM_ALIGNMENT must be 8 or 16"
+#endif
 #define LM_ALIGN ((uint32_t)1 << LM_ALIGN_LOG2)
+#define LM_ALIGN_TEXT LM_STRINGIFY(LM_ALIGNMENT) /* "16": for messages */
+#define LM_STRINGIFY(x) LM_STRINGIFY_(x)
+#define LM_STRINGIFY_(x) #x
 #define LM_HEADER_SIZE 4u
 #define LM_MIN_BLOCK 16u                  /* header + next + prev + footer */
 #define LM_SPAN_HEADER 12u                /* next span, span end, unused */
@@ -60,12 +78,20 @@
 #define LM_FLAGS (LM_ALIGN - 1)
 #define LM_SIZE_MASK (~LM_FLAGS)
 
-_Static_assert(LM_ALIGN == 16, "payloads are 16-aligned");
+_Static_assert(LM_ALIGN == LM_ALIGNMENT, "one granule");
+/* Payloads must hold any object type. The native-align8 test build
+ * (LM_ALIGN8_TEST, CMake option LM_ALIGN8) runs the 8-byte layout on a
+ * host whose max_align_t is 16, on purpose: only lm_* calls use it. */
+#ifndef LM_ALIGN8_TEST
+_Static_assert(LM_ALIGNMENT == _Alignof(max_align_t),
+               "the granule is the platform's alignof(max_align_t)");
+#endif
 _Static_assert(LM_MIN_BLOCK == LM_HEADER_SIZE + 2 * 4 + 4,
                "a free block holds header, two links and a footer");
-_Static_assert(LM_MIN_BLOCK % LM_ALIGN == 0, "sizes are multiples of 16");
+_Static_assert(LM_MIN_BLOCK % LM_ALIGN == 0, "sizes are multiples of A");
+_Static_assert(LM_SLAB < LM_ALIGN, "the flags fit below the granule");
 _Static_assert((LM_SPAN_HEADER + LM_HEADER_SIZE) % LM_ALIGN == 0,
-               "the first payload of a 16-aligned span is 16-aligned");
+               "the first payload of an A-aligned span is A-aligned");
 
 /* LM_HARDEN=0 compiles the core without the release library's hardening:
  * links and footers unmasked, and no checks of what is read from free
@@ -176,7 +202,7 @@ static inline lm_off_t span_marker(lm_off_t end) {
   return end - LM_HEADER_SIZE;
 }
 
-/* Request size -> block size: header added, rounded up to 16, at least
+/* Request size -> block size: header added, rounded up to A, at least
  * LM_MIN_BLOCK. The caller has checked size <= LM_MAX_REQUEST. */
 static inline uint32_t block_size_for(size_t size) {
   uint32_t nb = ((uint32_t)size + LM_HEADER_SIZE + LM_ALIGN - 1) & LM_SIZE_MASK;

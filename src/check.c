@@ -70,7 +70,7 @@ static void check_slab(check_ctx_t *c, lm_heap_t *h, lm_off_t b) {
 static void check_slab_lists(check_ctx_t *c, lm_heap_t *h) {
   uintptr_t base = heap_base(h);
   size_t listed = 0;
-  for (uint32_t cls = 1; cls <= LM_SLAB_CLASSES; cls++) {
+  for (uint32_t cls = LM_SLAB_MIN_CLASS; cls <= LM_SLAB_CLASSES; cls++) {
     lm_off_t prev = 0;
     for (lm_off_t s = h->slabs[cls]; s; s = word_get(base, s + SLAB_NEXT)) {
       if (listed++ > c->slabs_with_room) {
@@ -83,7 +83,7 @@ static void check_slab_lists(check_ctx_t *c, lm_heap_t *h) {
         fault(c, h, s, "slab list points to something that is not a slab");
         break;
       }
-      if (word_get(base, s + SLAB_SIZE) != cls << LM_ALIGN_LOG2)
+      if (word_get(base, s + SLAB_SIZE) != cls << LM_SLAB_STEP_LOG2)
         fault(c, h, s, "slab is in the list of another class");
       if (!word_get(base, s + SLAB_FREE) && !word_get(base, s + SLAB_BUMP))
         fault(c, h, s, "full slab is in a list of slabs with room");

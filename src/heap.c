@@ -31,7 +31,7 @@
 int (*lm_grow_hook)(lm_heap_t *h, uint32_t nb);
 int (*lm_owner_hook)(lm_heap_t *h, lm_off_t p);
 
-/* The highest offset a span may end at (16-aligned, below 2^32). */
+/* The highest offset a span may end at (A-aligned, below 2^32). */
 #define LM_OFF_LIMIT 0xFFFFFFF0u
 
 /* Helpers the default heap's paths use once, that code for other heaps
@@ -245,7 +245,7 @@ static int grow(lm_heap_t *h, uint32_t nb) {
       return 1;
     if (attempt == 2)
       return 0;
-    /* 32-bit arithmetic is enough: nb <= LM_MAX_REQUEST + 16, so need
+    /* 32-bit arithmetic is enough: nb <= LM_MAX_REQUEST + 64, so need
      * and the page count (at most 2^16) cannot wrap. */
     uint32_t need = attempt == 0 && h->last_span ? nb - top
                                                  : nb + LM_SPAN_OVERHEAD;
@@ -262,7 +262,7 @@ static int grow(lm_heap_t *h, uint32_t nb) {
     h->pages_grown += pages;
     h->grow_count++;
     /* Offsets are 32-bit: a span that would reach 4 GiB stops 16 bytes
-     * short of it. */
+     * short of it (LM_OFF_LIMIT). */
     if (bytes > LM_OFF_LIMIT - start)
       bytes = LM_OFF_LIMIT - start;
     if (h->last_span && start == span_end(heap_base(h), h->last_span))
@@ -425,8 +425,8 @@ static void trim(lm_heap_t *h, lm_off_t b, uint32_t size, uint32_t nb) {
 static lm_off_t payload_of(lm_heap_t *h, const void *ptr) {
   uintptr_t p = (uintptr_t)ptr;
   if (p & (LM_ALIGN - 1)) {
-    lm_report(LM_REPORT_INVALID_FREE, "pointer is not 16-byte aligned, so "
-              "lmalloc never returned it", ptr, 0);
+    lm_report(LM_REPORT_INVALID_FREE, "pointer is not " LM_ALIGN_TEXT
+              "-byte aligned, so lmalloc never returned it", ptr, 0);
     return 0;
   }
   if (p <= heap_base(h) + h->lo + LM_SPAN_HEADER || p >= heap_base(h) + h->hi) {
@@ -636,8 +636,10 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
 
 lm_off_t lm_block_alloc_aligned(lm_heap_t *h, uint32_t align, uint32_t nb) {
   /* Room for nb bytes at the first aligned payload that leaves either no
-   * gap or a gap of at least a minimum block before it: nb + align. */
-  lm_off_t b = alloc_block(h, nb + align);
+   * gap or a gap of at least a minimum block before it. The payload is
+   * A-aligned, so that gap is at most LM_MIN_BLOCK + align - A bytes:
+   * nb + align when A is 16, nb + align + 8 when A is 8. */
+  lm_off_t b = alloc_block(h, nb + align + (LM_MIN_BLOCK - LM_ALIGN));
   if (!b)
     return 0;
   uintptr_t base = heap_base(h);

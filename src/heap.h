@@ -42,8 +42,20 @@
 #include "lmalloc.h"
 #include "lmalloc_heaps.h" /* lm_heap_t; included by lmalloc.h too */
 
-/* Small-object classes served by slabs: objects of 16, 32, ... bytes. */
-#define LM_SLAB_CLASSES 16
+/* Small-object classes served by slabs (slab.h): class c holds objects of
+ * c * LM_SLAB_STEP bytes, from LM_SLAB_MIN_CLASS (16-byte objects) to
+ * LM_SLAB_CLASSES (256-byte objects). The step is the granule: 16, 32,
+ * ... 256 when A is 16; 16, 24, 32, ... 256 when A is 8. */
+#define LM_SLAB_STEP_LOG2 LM_ALIGN_LOG2
+#define LM_SLAB_STEP (1u << LM_SLAB_STEP_LOG2)
+#define LM_SLAB_MIN_OBJECT 16u /* the smallest object: malloc(0) to (16) */
+#define LM_SLAB_MAX 256u       /* the largest object */
+#define LM_SLAB_MIN_CLASS (LM_SLAB_MIN_OBJECT / LM_SLAB_STEP)
+#define LM_SLAB_CLASSES (LM_SLAB_MAX / LM_SLAB_STEP)
+_Static_assert(LM_SLAB_STEP % LM_ALIGN == 0, "objects are A-aligned");
+_Static_assert(LM_SLAB_MIN_OBJECT % LM_SLAB_STEP == 0 &&
+                   LM_SLAB_MAX % LM_SLAB_STEP == 0,
+               "the smallest and largest objects are whole classes");
 
 struct lm_heap {
   uintptr_t base;       /* lm_pages_base(): offsets are relative to it */
@@ -59,7 +71,7 @@ struct lm_heap {
   size_t pages_grown;   /* pages obtained through lm_pages_grow */
   size_t grow_count;    /* successful lm_pages_grow calls */
   uint32_t key;         /* keys slab check words to this heap (slab.h) */
-  lm_off_t slabs[LM_SLAB_CLASSES + 1]; /* per class 1..16: slabs with room */
+  lm_off_t slabs[LM_SLAB_CLASSES + 1]; /* per class: slabs with room */
   lm_bins_t bins;
   /* A heap made by lm_heap_create has more state right after this struct
    * (lm_heap_ext_t, pool.h); the default heap has none, so it costs not
@@ -100,7 +112,7 @@ extern int (*lm_owner_hook)(lm_heap_t *h, lm_off_t p);
  * the default heap does on its first grow. */
 void lm_heap_claim_initial(lm_heap_t *h);
 
-/* Adds the run [s, e) (16-aligned, no overlap with h's spans) to h: it
+/* Adds the run [s, e) (A-aligned, no overlap with h's spans) to h: it
  * extends the newest span when it follows it, becomes the newest span
  * (and top) when it lies above every span, and otherwise becomes a span
  * in address order between the others, or extends the span it follows,
@@ -122,8 +134,8 @@ int lm_heap_resize(lm_heap_t *h, void *ptr, size_t size);
 
 /* Block-level operations for slab.c (heap.c). */
 
-/* A used block of exactly nb bytes (a multiple of 16) whose payload is
- * aligned to `align` (a power of two above 16); 0 when memory cannot
+/* A used block of exactly nb bytes (a multiple of A) whose payload is
+ * aligned to `align` (a power of two above A); 0 when memory cannot
  * grow. O(1). */
 lm_off_t lm_block_alloc_aligned(lm_heap_t *h, uint32_t align, uint32_t nb);
 

@@ -14,7 +14,7 @@
  *   s                 s + LM_HEAP_SELF                                 e
  *
  *   buffer heap: the same inside [buffer, buffer + size), the struct at
- *   the first 16-aligned address. It has exactly that one span, never
+ *   the first A-aligned address (block.h). It has exactly that one span, never
  *   grows (the grow hook refuses it) and its bytes are not zero (fresh,
  *   I6, starts at the span's end, so calloc clears what it hands out).
  *
@@ -29,7 +29,7 @@
 #include "pool.h"
 
 /* A buffer of more than LM_HEAP_BUFFER_OVERHEAD bytes, rounded in by up
- * to 15 bytes at each end, holds the struct and a span with one block. */
+ * to A - 1 bytes at each end, holds the struct and a span with one block. */
 _Static_assert(LM_HEAP_SELF + 2 * LM_ALIGN + LM_MIN_SPAN <=
                    LM_HEAP_BUFFER_OVERHEAD,
                "a buffer heap's own bytes fit in LM_HEAP_BUFFER_OVERHEAD");

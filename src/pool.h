@@ -5,7 +5,7 @@
  * heap.h, which lm_pool_start installs.
  *
  * Runs. Memory moves between heaps and arenas in runs: [r, end) with r
- * and end 16-aligned and two header words at r,
+ * and end A-aligned (block.h) and two header words at r,
  *
  *   +-----------+-----------+---------------- ... --------+
  *   | next run  | run end   |                              |
@@ -39,8 +39,8 @@
  * aligned, and nested in someone else's memory) always make their pages
  * MIXED, and have the id LM_OWNER_MIXED themselves, which no page carries
  * as a single owner. With wasm's memory.grow every run is whole pages, so
- * MIXED pages come only from buffer heaps; with Emscripten's sbrk (16-byte
- * aligned) a run's first and last pages are often shared.
+ * MIXED pages come only from buffer heaps; with Emscripten's sbrk (runs
+ * 16-byte aligned) a run's first and last pages are often shared.
  *
  * Invariant P1: for every page, owner[page] is MIXED, or the owner every
  * address of the page has (lm_pool_owner's answer).
@@ -60,7 +60,7 @@
 #define LM_OWNER_MIXED 255u
 #define LM_OWNER_PAGES (1u << (32 - LM_PAGE_SIZE_LOG2)) /* of 4 GiB */
 
-/* The highest offset a run may end at (16-aligned, below 2^32), as for
+/* The highest offset a run may end at (A-aligned, below 2^32), as for
  * spans in heap.c. */
 #define LM_RUN_LIMIT 0xFFFFFFF0u
 

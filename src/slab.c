@@ -10,7 +10,7 @@ lm_off_t lm_slab_new(lm_heap_t *h, uint32_t c) {
   uintptr_t base = heap_base(h);
   hdr_set(base, b, hdr_get(base, b) | LM_SLAB);
   lm_off_t s = block_payload(b);
-  uint32_t size = c << LM_ALIGN_LOG2;
+  uint32_t size = c << LM_SLAB_STEP_LOG2;
   lm_off_t head = h->slabs[c];
   word_set(base, s + SLAB_CHECK, slab_check_value(h, s));
   word_set(base, s + SLAB_FREE, 0);
@@ -35,7 +35,7 @@ void lm_slab_release(lm_heap_t *h, lm_off_t s) {
   if (prev)
     word_set(base, prev + SLAB_NEXT, next);
   else
-    h->slabs[word_get(base, s + SLAB_SIZE) >> LM_ALIGN_LOG2] = next;
+    h->slabs[word_get(base, s + SLAB_SIZE) >> LM_SLAB_STEP_LOG2] = next;
   if (next)
     word_set(base, next + SLAB_PREV, prev);
   word_set(base, s + SLAB_CHECK, 0); /* no longer a slab for slab_of */
@@ -50,7 +50,8 @@ int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],
   *listed = 0;
   for (uint32_t i = 0; i < SLAB_MAP_WORDS; i++)
     map[i] = 0;
-  if (size < LM_ALIGN || size > LM_SLAB_MAX || size % LM_ALIGN ||
+  if (size < LM_SLAB_MIN_OBJECT || size > LM_SLAB_MAX ||
+      size % LM_SLAB_STEP ||
       word_get(base, s + SLAB_INV) !=
           ((1u << LM_SLAB_INV_SHIFT) + size - 1) / size)
     return LM_SLAB_BAD_HEADER;
@@ -88,7 +89,8 @@ int lm_slab_objects(lm_heap_t *h, lm_off_t s, lm_slab_object_fn fn,
                     void *ctx) {
   uintptr_t base = heap_base(h);
   uint32_t size = word_get(base, s + SLAB_SIZE);
-  if (size < LM_ALIGN || size > LM_SLAB_MAX || size % LM_ALIGN)
+  if (size < LM_SLAB_MIN_OBJECT || size > LM_SLAB_MAX ||
+      size % LM_SLAB_STEP)
     return 0; /* a broken header: the checker reports it */
   uint32_t cap = slab_capacity(size);
   for (uint32_t i = 0; i < cap; i++) {

@@ -4,8 +4,9 @@
  * 80-100% of the allocations in bench/traces) are served from slabs. A
  * slab is a used block of the heap (block.h) of exactly LM_SLAB_SIZE bytes
  * whose payload is LM_SLAB_SIZE-aligned, cut into objects of one size
- * class (16, 32, ... 256 bytes). Objects have no header, so a 32-byte
- * request takes 32 bytes (a block would take 48), and a free object is
+ * class (heap.h: 16 to 256 bytes in steps of the granule A). Objects have
+ * no header, so a 32-byte request takes 32 bytes (a block would take 48
+ * when A is 16, 40 when 8), and a free object is
  * reused LIFO through a singly linked list that touches only the slab's
  * header and the object itself: no neighbour is read, no list is relinked.
  *
@@ -53,7 +54,6 @@
 
 #define LM_SLAB_LOG2 12
 #define LM_SLAB_SIZE ((uint32_t)1 << LM_SLAB_LOG2)
-#define LM_SLAB_MAX (LM_SLAB_CLASSES * LM_ALIGN) /* largest object: 256 */
 #define LM_SLAB_HEADER 64u
 #define LM_SLAB_END (LM_SLAB_SIZE - LM_HEADER_SIZE) /* next block's header */
 #define LM_SLAB_INV_SHIFT 20
@@ -68,20 +68,24 @@
 #define SLAB_INV 28
 #define SLAB_MAP 32
 /* The most objects a slab holds (of the smallest size): one map bit each. */
-#define SLAB_MAX_OBJECTS ((LM_SLAB_END - LM_SLAB_HEADER) / LM_ALIGN)
+#define SLAB_MAX_OBJECTS ((LM_SLAB_END - LM_SLAB_HEADER) / LM_SLAB_MIN_OBJECT)
 #define SLAB_MAP_WORDS ((SLAB_MAX_OBJECTS + 31) / 32)
 
-_Static_assert(LM_SLAB_HEADER % LM_ALIGN == 0, "objects are 16-aligned");
+_Static_assert(LM_SLAB_HEADER % LM_ALIGN == 0, "objects are A-aligned");
 _Static_assert(SLAB_MAP + SLAB_MAP_WORDS * 4 <= LM_SLAB_HEADER,
                "the header holds the map");
-_Static_assert(LM_SLAB_SIZE <= (1u << LM_SLAB_INV_SHIFT) / LM_ALIGN,
+_Static_assert(LM_SLAB_SIZE <= (1u << LM_SLAB_INV_SHIFT) / LM_SLAB_MIN_OBJECT,
                "(offset * inv) >> shift is exact for every offset in a slab");
 _Static_assert(LM_SLAB_MAX < LM_LINEAR_LIMIT, "slab sizes are small");
 
-/* The class of a request of `size` bytes (size <= LM_SLAB_MAX): 1..16. */
+/* The class of a request of `size` bytes (size <= LM_SLAB_MAX):
+ * LM_SLAB_MIN_CLASS..LM_SLAB_CLASSES. */
 static inline uint32_t slab_class(size_t size) {
-  uint32_t c = ((uint32_t)size + LM_ALIGN - 1) >> LM_ALIGN_LOG2;
-  return c + (c == 0); /* malloc(0) takes a 16-byte object */
+  uint32_t c = ((uint32_t)size + LM_SLAB_STEP - 1) >> LM_SLAB_STEP_LOG2;
+  /* At least LM_SLAB_MIN_CLASS (malloc(0) takes a 16-byte object): a max
+   * written as an add, which compiles to c + (c == 0) when the minimum
+   * class is 1, as it is with the 16-byte granule. */
+  return c + (c < LM_SLAB_MIN_CLASS) * (LM_SLAB_MIN_CLASS - c);
 }
 
 static inline uint32_t slab_check_value(const lm_heap_t *h, lm_off_t s) {
@@ -212,7 +216,7 @@ static inline void slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) {
     lm_slab_release(h, s);
   } else if (!first && !word_get(base, s + SLAB_BUMP)) {
     /* It was full: back at its list's head. */
-    uint32_t c = word_get(base, s + SLAB_SIZE) >> LM_ALIGN_LOG2;
+    uint32_t c = word_get(base, s + SLAB_SIZE) >> LM_SLAB_STEP_LOG2;
     lm_off_t head = h->slabs[c];
     word_set(base, s + SLAB_NEXT, head);
     word_set(base, s + SLAB_PREV, 0);

@@ -78,7 +78,7 @@ static void exercise(lm_allocator_t a, const char *name) {
   }
 
   char *p = lm_allocator_alloc(a, 100, 0);
-  CHECK(p && tl_aligned(p, LM_ALIGNMENT), "%s: align 0 means 16", name);
+  CHECK(p && tl_aligned(p, LM_ALIGNMENT), "%s: align 0 means LM_ALIGNMENT", name);
   tl_fill(p, 100, 3);
   CHECK(lm_allocator_resize(a, p, 100, 40), "%s: a shrink in place", name);
   CHECK(tl_verify(p, 40, 3) == 40, "%s: the shrink kept the bytes", name);

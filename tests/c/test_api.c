@@ -46,7 +46,7 @@ static void test_malloc_zero(void) {
   CHECK(a != b, "two malloc(0) differ (%p, %p)", a, b);
   if (a && b) {
     CHECK(tl_aligned(a, LM_ALIGNMENT) && tl_aligned(b, LM_ALIGNMENT),
-          "malloc(0) aligned to 16: %p %p", a, b);
+          "malloc(0) aligned to LM_ALIGNMENT: %p %p", a, b);
     CHECK(lm_usable_size(a) == 16, "malloc(0) usable size is 16, got %zu",
           lm_usable_size(a));
     tl_fill(a, lm_usable_size(a), 1);
@@ -90,7 +90,7 @@ static void test_alignment_and_usable(void) {
     CHECK(p[i] != NULL, "malloc(%zu)", n[i]);
     if (!p[i])
       continue;
-    CHECK(tl_aligned(p[i], LM_ALIGNMENT), "malloc(%zu) = %p aligned to 16",
+    CHECK(tl_aligned(p[i], LM_ALIGNMENT), "malloc(%zu) = %p aligned to LM_ALIGNMENT",
           n[i], p[i]);
     size_t u = lm_usable_size(p[i]);
     CHECK(u >= n[i], "usable_size %zu >= requested %zu", u, n[i]);
@@ -302,7 +302,7 @@ static void test_realloc_basic(void) {
   char *p = lm_realloc(NULL, 100);
   CHECK(p != NULL, "realloc(NULL, 100)");
   if (p) {
-    CHECK(tl_aligned(p, 16) && lm_usable_size(p) >= 100,
+    CHECK(tl_aligned(p, LM_ALIGNMENT) && lm_usable_size(p) >= 100,
           "realloc(NULL, 100) is like malloc(100)");
     tl_fill(p, 100, 3);
   }
@@ -492,7 +492,7 @@ static void test_realloc_move(void) {
   CHECK(q != NULL, "realloc(a, 5000)");
   if (q) {
     CHECK(q != a, "a used right neighbour forces a move");
-    CHECK(tl_aligned(q, 16), "moved block aligned");
+    CHECK(tl_aligned(q, LM_ALIGNMENT), "moved block aligned");
     CHECK(tl_verify(q, 300, 0x31) == 300, "moving realloc kept the bytes");
     a = q;
   }
@@ -534,7 +534,8 @@ static void test_realloc_move(void) {
   if (al) {
     tl_fill(al, 300, 0x34);
     q = lm_realloc(al, 40000);
-    CHECK(q != NULL && tl_aligned(q, 16), "realloc of an aligned block");
+    CHECK(q != NULL && tl_aligned(q, LM_ALIGNMENT),
+          "realloc of an aligned block");
     if (q) {
       CHECK(tl_verify(q, 300, 0x34) == 300, "aligned block kept its bytes");
       al = q;
@@ -562,7 +563,8 @@ static void aligned_case(size_t align, size_t size) {
   if (p) {
     CHECK(tl_aligned(p, align), "aligned_alloc(%zu, %zu) = %p is aligned",
           align, size, (void *)p);
-    CHECK(tl_aligned(p, LM_ALIGNMENT), "aligned_alloc result aligned to 16");
+    CHECK(tl_aligned(p, LM_ALIGNMENT),
+          "aligned_alloc result aligned to LM_ALIGNMENT");
     size_t u = lm_usable_size(p);
     CHECK(u >= size, "aligned_alloc(%zu, %zu) usable %zu", align, size, u);
     tl_fill(p, u, tl_tag((uint32_t)align, (uint32_t)size));
@@ -656,6 +658,58 @@ static void test_aligned_alloc(void) {
   CHECK(tl_lm_check() == 0, "heap healthy after aligned_alloc");
 }
 
+/* The granule: LM_ALIGNMENT is the platform's alignof(max_align_t), 8 on
+ * Emscripten and 16 on wasm32-wasi and native hosts (8 in the
+ * native-align8 test build), and sizes step by it. In a fresh heap,
+ * consecutive requests lie side by side: two malloc(260) are blocks 264
+ * bytes apart with the 8-byte granule (272 with 16), two malloc(20) small
+ * objects 24 bytes apart (32), each with exactly that many usable bytes
+ * (a block less its 4-byte header). */
+static void test_granule(void) {
+#if defined(__EMSCRIPTEN__)
+  CHECK(LM_ALIGNMENT == 8 && _Alignof(max_align_t) == 8,
+        "Emscripten: granule %d, max_align_t %zu, both 8", LM_ALIGNMENT,
+        (size_t)_Alignof(max_align_t));
+#elif defined(__wasm__)
+  CHECK(LM_ALIGNMENT == 16 && _Alignof(max_align_t) == 16,
+        "wasm32-wasi: granule %d, max_align_t %zu, both 16", LM_ALIGNMENT,
+        (size_t)_Alignof(max_align_t));
+#endif
+  CHECK(LM_ALIGNMENT == 8 || LM_ALIGNMENT == 16, "granule %d", LM_ALIGNMENT);
+  const ptrdiff_t object = LM_ALIGNMENT == 8 ? 24 : 32;
+  const ptrdiff_t block = LM_ALIGNMENT == 8 ? 264 : 272;
+  lm_heap_t *h = lm_heap_create(NULL, 0);
+  CHECK(h != NULL, "a fresh heap");
+  if (!h)
+    return;
+  char *c = lm_heap_malloc(h, 260), *d = lm_heap_malloc(h, 260);
+  char *a = lm_heap_malloc(h, 20), *b = lm_heap_malloc(h, 20);
+  char *z = lm_heap_malloc(h, 1);
+  CHECK(a && b && c && d && z, "five small requests");
+  if (a && b && c && d && z) {
+    CHECK(d - c == block, "two malloc(260): %td bytes apart, want %td",
+          d - c, block);
+    CHECK(lm_heap_usable_size(h, c) == (size_t)block - 4,
+          "malloc(260) usable %zu, want %td", lm_heap_usable_size(h, c),
+          block - 4);
+    CHECK(b - a == object, "two malloc(20): %td bytes apart, want %td", b - a,
+          object);
+    CHECK(lm_heap_usable_size(h, a) == (size_t)object,
+          "malloc(20) usable %zu, want %td", lm_heap_usable_size(h, a),
+          object);
+    CHECK(lm_heap_usable_size(h, z) == 16, "malloc(1) usable %zu, want 16",
+          lm_heap_usable_size(h, z));
+    CHECK(tl_aligned(a, LM_ALIGNMENT) && tl_aligned(b, LM_ALIGNMENT) &&
+              tl_aligned(c, LM_ALIGNMENT) && tl_aligned(d, LM_ALIGNMENT),
+          "aligned to the granule");
+  }
+  /* Above the granule, aligned_alloc aligns: 16 is no longer free with 8. */
+  char *e = lm_heap_aligned_alloc(h, 16, 20);
+  CHECK(e && tl_aligned(e, 16), "aligned_alloc(16, 20) = %p", (void *)e);
+  CHECK(lm_heap_check(h) == 0, "fresh heap healthy");
+  lm_heap_destroy(h);
+}
+
 int main(int argc, char **argv) {
   tl_seed(argc, argv);
   lm_stats_t start = tl_stats();
@@ -671,6 +725,7 @@ int main(int argc, char **argv) {
   test_realloc_grow_top();
   test_realloc_move();
   test_aligned_alloc();
+  test_granule();
   guards_free();
   lm_stats_t end = tl_stats();
   CHECK(end.used_blocks == start.used_blocks,

@@ -59,7 +59,7 @@ static int overlaps(const char *a, size_t an, const char *b, size_t bn) {
 static void accept_block(blk_t *b, const char *what, int zeroed, size_t kept,
                          uint32_t old_tag, int self) {
   b->usable = lm_usable_size(b->p);
-  CHECK(tl_aligned(b->p, LM_ALIGNMENT), "op %lu: %s(%zu) = %p aligned to 16",
+  CHECK(tl_aligned(b->p, LM_ALIGNMENT), "op %lu: %s(%zu) = %p aligned to LM_ALIGNMENT",
         op_no, what, b->size, (void *)b->p);
   if (b->align)
     CHECK(tl_aligned(b->p, b->align), "op %lu: %s(%zu, %zu) = %p aligned",

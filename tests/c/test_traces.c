@@ -8,7 +8,7 @@
  *     bytes and one byte per 4 KiB, to keep the run short), verified
  *     before free and, for the kept prefix, after realloc;
  *   - calloc blocks read zero, aligned_alloc blocks are aligned, every
- *     block is 16-aligned with usable size >= requested;
+ *     block is LM_ALIGNMENT-aligned with usable size >= requested;
  *   - lm_check() == 0 every 50000 ops and at the end of each trace;
  *   - the blocks still live at the end are verified and freed, after
  *     which every span is one free block.

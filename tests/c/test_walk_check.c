@@ -267,14 +267,15 @@ static void corrupt_block(char *p, const char *where) {
                               0x12345678u, 0x80000000u, 7};
   for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
     corrupt_case(p, garbage[i], where);
-  /* Plausible lies: the size off by one 16-byte unit either way, and each
-   * flag bit (block.h: bit 0 free, bit 1 previous block free) flipped.
-   * A wrong size makes the chain of headers continue inside a payload,
-   * where the blocks of this test hold 0xFF bytes (no header looks like
-   * that); the next block is never 16 bytes, so +16 cannot land exactly on
-   * the header after it, which would be a consistent heap. */
-  corrupt_case(p, saved + 16, where);
-  corrupt_case(p, saved - 16, where);
+  /* Plausible lies: the size off by one granule (LM_ALIGNMENT) either way,
+   * and each flag bit (block.h: bit 0 free, bit 1 previous block free)
+   * flipped. A wrong size makes the chain of headers continue inside a
+   * payload, where the blocks of this test hold 0xFF bytes (no header
+   * looks like that); the next block is never one granule long, so the
+   * larger size cannot land exactly on the header after it, which would
+   * be a consistent heap. */
+  corrupt_case(p, saved + LM_ALIGNMENT, where);
+  corrupt_case(p, saved - LM_ALIGNMENT, where);
   corrupt_case(p, saved ^ 1u, where);
   corrupt_case(p, saved ^ 2u, where);
 }
