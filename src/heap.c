@@ -636,10 +636,14 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
 
 lm_off_t lm_block_alloc_aligned(lm_heap_t *h, uint32_t align, uint32_t nb) {
   /* Room for nb bytes at the first aligned payload that leaves either no
-   * gap or a gap of at least a minimum block before it. The payload is
-   * A-aligned, so that gap is at most LM_MIN_BLOCK + align - A bytes:
-   * nb + align when A is 16, nb + align + 8 when A is 8. */
-  lm_off_t b = alloc_block(h, nb + align + (LM_MIN_BLOCK - LM_ALIGN));
+   * gap or a gap of at least a minimum block before it, and for a tail
+   * that is either empty or a block, so that trim below leaves exactly nb
+   * bytes (a slab must be LM_SLAB_SIZE long). The payload is A-aligned,
+   * so that gap is at most LM_MIN_BLOCK + align - A bytes; when A is 8 a
+   * tail of 8 bytes could remain, which cannot be split off: room for a
+   * block more. nb + align when A is 16, nb + align + 24 when A is 8. */
+  lm_off_t b = alloc_block(h, nb + align + (LM_MIN_BLOCK - LM_ALIGN) +
+                                  (LM_ALIGN < LM_MIN_BLOCK ? LM_MIN_BLOCK : 0));
   if (!b)
     return 0;
   uintptr_t base = heap_base(h);

@@ -20,6 +20,10 @@
  *      heap, a buffer heap, an arena) is reported and changes nothing; so
  *      are destroying the default heap and destroying a heap twice.
  *   5. lm_heap_set_limit caps a created heap.
+ *   6. Slabs at every alignment: buffer heaps whose free memory starts at
+ *      every granule offset modulo 4 KiB, and is a top or a free block of
+ *      every size around what a slab takes, each serve a small object
+ *      that is written and freed without a report, and check clean.
  *
  *   test_heaps [--seed N] [--ops N]      default 6000 operations
  */
@@ -683,6 +687,73 @@ static void limit(void) {
   lm_heap_destroy(h);
 }
 
+/* One case of slab_sweep: a buffer heap at buf + off of `size` bytes;
+ * with hole != 0, a free block of `hole` bytes at the start of its
+ * memory (a guard block after it), else all its memory is top. A small
+ * object is taken, written and freed: a slab cut a granule too long (its
+ * header then names no slab, slab.h) makes the free a report. Returns
+ * the size of the heap's largest free block before the object (its top,
+ * when hole is 0). */
+static size_t slab_case(unsigned char *buf, size_t off, size_t size,
+                        size_t hole, unsigned long *failures) {
+  lm_heap_t *h = lm_heap_create(buf + off, size);
+  if (!h) {
+    ++*failures;
+    return 0;
+  }
+  char *guard = NULL;
+  if (hole) {
+    char *a = lm_heap_malloc(h, hole - 4); /* a block of exactly hole bytes */
+    guard = lm_heap_malloc(h, 300);
+    lm_heap_free(h, a);
+    if (!a || !guard)
+      ++*failures;
+  }
+  size_t largest = heap_stats(h).largest_free;
+  tl_reports_t rep;
+  tl_reports_begin(&rep);
+  char *o = lm_heap_malloc(h, 16);
+  if (o) {
+    memset(o, 0x5A, 16);
+    lm_heap_free(h, o);
+  }
+  tl_reports_end();
+  lm_heap_free(h, guard);
+  if (!o || rep.total || heap_check(h)) {
+    if (++*failures <= 5)
+      fprintf(stderr, "slab case: offset %zu, size %zu, hole %zu: object %p, "
+              "%lu reports (%s)\n", off, size, hole, (void *)o, rep.total,
+              rep.last_message ? rep.last_message : "-");
+  }
+  lm_heap_destroy(h);
+  return largest;
+}
+
+static void slab_sweep(void) {
+  const size_t slab = 4096, room = 2 * slab + 256;
+  const size_t base_size = LM_HEAP_BUFFER_OVERHEAD + room + 512;
+  unsigned char *buf = lm_malloc(slab + base_size + 2 * room);
+  CHECK(buf != NULL, "a buffer for the slab sweep");
+  if (!buf)
+    return;
+  unsigned long failures = 0, cases = 0;
+  for (size_t off = 0; off < slab; off += LM_ALIGNMENT) {
+    /* Top of exactly 2 slabs + t bytes: the sizes around what carving an
+     * aligned slab from top takes. */
+    size_t top0 = slab_case(buf, off, base_size, 0, &failures);
+    for (size_t t = 0; t <= 64 && top0; t += LM_ALIGNMENT, cases++)
+      slab_case(buf, off, base_size + 2 * slab + t - top0, 0, &failures);
+    /* A free block of 1 or 2 slabs + t bytes before the guard. */
+    for (size_t t = 0; t <= 64; t += LM_ALIGNMENT, cases += 2) {
+      slab_case(buf, off, base_size + room, slab + t, &failures);
+      slab_case(buf, off, base_size + room, 2 * slab + t, &failures);
+    }
+  }
+  CHECK(failures == 0, "slabs at every alignment: %lu of %lu cases failed",
+        failures, cases);
+  lm_free(buf);
+}
+
 int main(int argc, char **argv) {
   tl_seed(argc, argv);
   unsigned long ops = tl_option_ul(argc, argv, "--ops", 6000);
@@ -693,6 +764,7 @@ int main(int argc, char **argv) {
   destroy_and_reuse();
   wrong_heap();
   limit();
+  slab_sweep();
   lm_pool_info_t info;
   lm_pool_info(&info);
   CHECK(info.heaps == 0 && info.arenas == 0, "every heap and arena destroyed");
