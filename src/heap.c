@@ -210,8 +210,11 @@ INLINE_ONCE void claim_initial(lm_heap_t *h) {
   h->initialized = 1;
   h->base = lm_pages_base();  /* kept even when LM_PAGES_BASE_ZERO */
   /* Any value works for correctness; one that differs between heaps makes
-   * a pointer freed into the wrong heap fail slab_of. */
-  h->key = (uint32_t)(uintptr_t)h * 0x9E3779B1u ^ 0x6C6D616Cu;
+   * a pointer freed into the wrong heap fail slab_of, and one nobody can
+   * predict (the platform's random bits) keeps an overflow from forging
+   * masked links and footers (block.h). */
+  h->key = ((uint32_t)(uintptr_t)h * 0x9E3779B1u ^ 0x6C6D616Cu) ^
+           lm_pages_entropy();
   lm_pages_initial(&s, &e);
   s = (s + LM_ALIGN - 1) & LM_SIZE_MASK;
   e &= LM_SIZE_MASK;

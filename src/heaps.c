@@ -45,7 +45,7 @@ static void init_heap(lm_heap_t *h, int fixed) {
    * in turn, so a slab object is never taken for another heap's. */
   lm_pool.generation++;
   h->key = ((uint32_t)(uintptr_t)h * 0x9E3779B1u) ^
-           (lm_pool.generation * 0x85EBCA77u) ^ 0x6C6D616Cu;
+           (lm_pool.generation * 0x85EBCA77u) ^ 0x6C6D616Cu ^ lm_pages_entropy();
   lm_pool_add_heap(h, fixed);
 }
 

@@ -115,6 +115,20 @@ test('checks: true tracks live blocks with the release module too', async () => 
   await assert.rejects(createHeap({ checks: 1 }), /checks must be true or false/);
 });
 
+test('heap keys are random: the same operations mask a free block\'s footer differently', async () => {
+  const keyOf = async () => {
+    const heap = await createHeap();
+    const a = heap.malloc(1000);
+    heap.malloc(1000); // keeps a's block off the top
+    heap.free(a);
+    const dv = new DataView(heap.memory.buffer);
+    const size = dv.getUint32(a - 4, true) & ~15;
+    return (dv.getUint32(a - 4 + size - 4, true) ^ size) >>> 0; // the footer is size ^ key
+  };
+  const keys = [await keyOf(), await keyOf(), await keyOf()];
+  assert.equal(new Set(keys).size, 3, `keys ${keys.map((k) => k.toString(16))}`);
+});
+
 test('a module that cannot be found fails with the build command in the message', async () => {
   await assert.rejects(createHeap({ module: '/nonexistent/lmalloc.wasm' }), /cmake --preset wasi/);
 });
