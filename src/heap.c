@@ -10,6 +10,9 @@
  *   2. the top block, carved from its start;
  *   3. memory.grow, extending the newest span when the new pages follow
  *      it, otherwise starting a new span.
+ * An aligned block (a slab, aligned_alloc) first looks at a few free
+ * blocks for one its aligned payload fits in (the place a slab left, a
+ * hole between blocks), before it cuts nb + align bytes by this policy.
  * Every step is O(1): no list is walked beyond a fixed number of probes.
  *
  * Heaps other than the default one (heaps.c) run this same code; where
@@ -25,6 +28,8 @@
 
 /* Blocks of the request's own class probed before moving up a class. */
 #define FIT_PROBES 4
+/* Free blocks lm_block_alloc_aligned looks at before it cuts a new one. */
+#define ALIGNED_PROBES 8
 
 /* The hooks of heap.h: installed by pool.c when the first heap or arena
  * other than the default heap is created. */
@@ -637,25 +642,75 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
   return q;
 }
 
+/* Bytes from block b's payload to the first payload aligned to `align`
+ * that leaves either no gap or a gap of at least a minimum block (a free
+ * block) before it. The payload is A-aligned, so the gap is at most
+ * LM_MIN_BLOCK + align - A bytes. */
+static inline uint32_t aligned_lead(const lm_heap_t *h, lm_off_t b,
+                                    uint32_t align) {
+  uintptr_t payload = (uintptr_t)heap_ptr(h, block_payload(b));
+  if (!(payload & (align - 1)))
+    return 0;
+  return (uint32_t)(((payload + LM_MIN_BLOCK + align - 1) &
+                     ~(uintptr_t)(align - 1)) - payload);
+}
+
+/* Whether an aligned payload of nb bytes fits in the block at b of `size`
+ * bytes, leaving a tail that is empty or a block: the aligned block must
+ * come out exactly nb bytes long (a slab must be LM_SLAB_SIZE). */
+static inline int aligned_fits(const lm_heap_t *h, lm_off_t b, uint32_t size,
+                               uint32_t align, uint32_t nb) {
+  uint32_t lead = aligned_lead(h, b, align);
+  return lead + nb == size || lead + nb + LM_MIN_BLOCK <= size;
+}
+
+/* A free block of the free lists that holds an aligned payload of nb bytes
+ * (aligned_fits), taken out of its list and in use with lead + nb bytes
+ * (a remainder goes back to the lists), or 0. Looks at the first blocks
+ * of the non-empty classes from nb's up to that of `want`, the size that
+ * always fits, ALIGNED_PROBES blocks at most: O(1). A block that fits
+ * with a small gap (a slab's old place, a hole between blocks) is used
+ * before a block of `want` bytes is cut apart. */
+static lm_off_t take_aligned_from_bins(lm_heap_t *h, uint32_t align,
+                                       uint32_t nb, uint32_t want) {
+  uintptr_t base = heap_base(h);
+  uint32_t last = bin_class(want), probes = ALIGNED_PROBES;
+  for (uint32_t c = bin_find(&h->bins, bin_class(nb)); c <= last;
+       c = bin_find(&h->bins, c + 1)) {
+    for (lm_off_t b = h->bins.head[c]; b; b = link_next(base, h->key, b)) {
+      if (aligned_fits(h, b, block_size(base, b), align, nb)) {
+        uint32_t size = free_size(h, b);
+        if (LM_HARDEN && bin_class(size) != c)
+          lm_corrupt("a free block's size does not match its free list",
+                     base + b);
+        unlink_block(h, b, size);
+        use_block(h, b, size, aligned_lead(h, b, align) + nb);
+        return b;
+      }
+      if (--probes == 0)
+        return 0;
+    }
+  }
+  return 0;
+}
+
 lm_off_t lm_block_alloc_aligned(lm_heap_t *h, uint32_t align, uint32_t nb) {
-  /* Room for nb bytes at the first aligned payload that leaves either no
-   * gap or a gap of at least a minimum block before it, and for a tail
-   * that is either empty or a block, so that trim below leaves exactly nb
-   * bytes (a slab must be LM_SLAB_SIZE long). The payload is A-aligned,
-   * so that gap is at most LM_MIN_BLOCK + align - A bytes; when A is 8 a
-   * tail of 8 bytes could remain, which cannot be split off: room for a
-   * block more. nb + align when A is 16, nb + align + 24 when A is 8. */
-  lm_off_t b = alloc_block(h, nb + align + (LM_MIN_BLOCK - LM_ALIGN) +
-                                  (LM_ALIGN < LM_MIN_BLOCK ? LM_MIN_BLOCK : 0));
+  /* A block that fits, or one of `want` bytes, which always does: room
+   * for nb bytes after the largest gap aligned_lead leaves (align + 16 -
+   * A), and, when A is 8, for a tail of at least a block (a tail of 8
+   * bytes could not be split off): nb + align when A is 16, nb + align +
+   * 24 when A is 8. */
+  uint32_t want = nb + align + (LM_MIN_BLOCK - LM_ALIGN) +
+                  (LM_ALIGN < LM_MIN_BLOCK ? LM_MIN_BLOCK : 0);
+  lm_off_t b = take_aligned_from_bins(h, align, nb, want);
+  if (!b)
+    b = alloc_block(h, want);
   if (!b)
     return 0;
   uintptr_t base = heap_base(h);
   uint32_t bs = block_size(base, b);
-  uintptr_t payload = (uintptr_t)heap_ptr(h, block_payload(b));
-  if (payload & (align - 1)) {
-    uintptr_t aligned =
-        (payload + LM_MIN_BLOCK + align - 1) & ~(uintptr_t)(align - 1);
-    uint32_t lead = (uint32_t)(aligned - payload);
+  uint32_t lead = aligned_lead(h, b, align);
+  if (lead) {
     /* [b, b+lead) becomes a free block; its left neighbour is in use. */
     lm_off_t a = b + lead;
     hdr_set(base, a, (bs - lead) | LM_PREV_FREE);

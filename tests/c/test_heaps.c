@@ -24,6 +24,9 @@
  *      every granule offset modulo 4 KiB, and is a top or a free block of
  *      every size around what a slab takes, each serve a small object
  *      that is written and freed without a report, and check clean.
+ *   7. A slab's place is reused: the hole a slab leaves between two used
+ *      blocks when it empties takes the next slab, instead of a new cut
+ *      from the top of the heap.
  *
  *   test_heaps [--seed N] [--ops N]      default 6000 operations
  */
@@ -754,6 +757,26 @@ static void slab_sweep(void) {
   lm_free(buf);
 }
 
+static void slab_reuse(void) {
+  lm_heap_t *h = lm_heap_create(NULL, 0);
+  CHECK(h != NULL, "heap");
+  if (!h)
+    return;
+  char *a = lm_heap_malloc(h, 16);      /* the first slab */
+  char *block = lm_heap_malloc(h, 9000); /* a block after it */
+  CHECK(a && block, "an object and a block");
+  uintptr_t slab = (uintptr_t)a & ~(uintptr_t)4095;
+  lm_heap_free(h, a); /* the slab empties and goes back */
+  char *b = lm_heap_malloc(h, 16);
+  CHECK(b && ((uintptr_t)b & ~(uintptr_t)4095) == slab,
+        "the next slab takes the first one's place (%p, was %p)", (void *)b,
+        (void *)slab);
+  lm_heap_free(h, b);
+  lm_heap_free(h, block);
+  CHECK(heap_check(h) == 0, "heap healthy after slab reuse");
+  lm_heap_destroy(h);
+}
+
 int main(int argc, char **argv) {
   tl_seed(argc, argv);
   unsigned long ops = tl_option_ul(argc, argv, "--ops", 6000);
@@ -765,6 +788,7 @@ int main(int argc, char **argv) {
   wrong_heap();
   limit();
   slab_sweep();
+  slab_reuse();
   lm_pool_info_t info;
   lm_pool_info(&info);
   CHECK(info.heaps == 0 && info.arenas == 0, "every heap and arena destroyed");
