@@ -33,7 +33,8 @@
  * and traps; lm_check's findings never trap (they are counted).
  *
  * Other differences from the release library (all in the debug library):
- *   - each block costs a 32-byte header and 16 to 31 guard bytes more;
+ *   - each block costs a 32-byte header and 16 to 16 + LM_ALIGNMENT - 1
+ *     guard bytes more (16 to 31; 16 to 23 on Emscripten);
  *   - malloc fills new blocks with LM_DEBUG_ALLOC_BYTE (calloc's are zero);
  *   - realloc always moves the block (the old one goes to the quarantine),
  *     so a stale pointer kept across realloc is caught like any other;

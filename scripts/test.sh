@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 if [ "$#" -gt 0 ]; then
   presets=("$@")
 else
-  read -r -a presets <<<"${LM_PRESETS:-native native-asan wasi emscripten}"
+  read -r -a presets <<<"${LM_PRESETS:-native native-asan native-align8 wasi emscripten}"
 fi
 
 passed=0

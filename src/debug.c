@@ -10,16 +10,16 @@
  * core's own calls to itself (realloc calling malloc) stay inside it.
  *
  * Layout of a debug block inside the core's allocation (p: the pointer
- * the core returned; u: the pointer the program gets, 16-aligned):
+ * the core returned; u: the pointer the program gets, LM_ALIGNMENT-aligned):
  *
  *   p          u-32                      u               u+size    end
  *   +--------+ +--------------------------+---------------+---------+
  *   |forward | |      debug header        | requested     | guard   |
- *   |(aligned| |magic size a.seq f.seq    | bytes         | 16..31  |
+ *   |(aligned| |magic size a.seq f.seq    | bytes         | 16..    |
  *   | only)  | |             lead canary  |               | bytes   |
  *   +--------+ +--------------------------+---------------+---------+
  *   <- lead -->                                            (u+size+guard
- *                                                           is 16-aligned)
+ *                                                           is aligned)
  * - magic (LIVE or FREED) and canary are keyed to u, so a header copied
  *   elsewhere does not verify. The canary is the header's last word, the
  *   first one an underflow overwrites; magic is its first.
@@ -74,7 +74,7 @@ typedef struct header {
   uint32_t canary;    /* MAGIC_CANARY ^ key(u) */
 } header_t;
 _Static_assert(sizeof(header_t) == HEADER, "the header is 32 bytes");
-_Static_assert(HEADER % LM_ALIGNMENT == 0, "u stays 16-aligned");
+_Static_assert(HEADER % LM_ALIGNMENT == 0, "u stays LM_ALIGNMENT-aligned");
 
 enum { BAD, LIVE, FREED };
 
@@ -383,7 +383,7 @@ static unsigned char *live_block(lm_heap_t *h, const void *ptr, header_t *hd,
   uintptr_t at = (uintptr_t)ptr;
   if (at % LM_ALIGNMENT) {
     report(LM_REPORT_INVALID_FREE,
-           "pointer is not 16-byte aligned, so "
+           "pointer is not " LM_ALIGN_TEXT "-byte aligned, so "
            "lmalloc never returned it",
            ptr, NULL, 0, 1);
     return NULL;
