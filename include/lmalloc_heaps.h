@@ -192,6 +192,33 @@ typedef struct lm_arena_info {
 /* Fills *info. Returns 0, or -1 when arena or info is NULL. Cost: O(1). */
 int lm_arena_info(const lm_arena_t *arena, lm_arena_info_t *info);
 
+/* One chunk of an arena, as lm_arena_walk visits it. Its allocations
+ * since the last reset are [data, data + used); a chunk before the
+ * current one keeps the bytes from there to `end` unused until the reset
+ * (the allocation that did not fit went on), a chunk after it is empty
+ * (used 0). */
+typedef struct lm_arena_chunk {
+  void *start; /* first byte of the chunk (its 16-byte header) */
+  void *data;  /* where its allocations start (after the arena struct in
+                  the first chunk, right after the header in the others) */
+  void *end;   /* one past its last byte */
+  size_t used; /* bytes bumped in it since the last reset, padding
+                  included: its bump pointer is data + used */
+  int current; /* 1 for the chunk being filled, else 0 */
+} lm_arena_chunk_t;
+
+/* Called once per chunk; return non-zero to stop the walk. */
+typedef int (*lm_arena_visitor_t)(const lm_arena_chunk_t *chunk, void *ctx);
+
+/* Visits the arena's chunks in list order (the order they were made; the
+ * first holds the arena struct). The chunks' sizes add up to
+ * lm_arena_info's held_bytes and their `used` to its used_bytes. Returns
+ * the number of chunks visited; 0 when arena or visitor is NULL. The
+ * visitor must not allocate from or reset the arena.
+ * Cost: O(chunks), which is O(log of the bytes held). */
+size_t lm_arena_walk(const lm_arena_t *arena, lm_arena_visitor_t visitor,
+                     void *ctx);
+
 /* ---------------------------------------------------------------------
  * The allocator interface
  * ------------------------------------------------------------------- */

@@ -7,12 +7,16 @@
  *
  *   first chunk                                  later chunks
  *   +--------+------------+--------- ... --+      +--------+--------- ... --+
- *   | run    | lm_arena_t | allocations    |      | run    | allocations    |
+ *   | chunk  | lm_arena_t | allocations    |      | chunk  | allocations    |
  *   | header |            | bump -->       |      | header | bump -->       |
  *   +--------+------------+--------- ... --+      +--------+--------- ... --+
  *   c        c+H          data(c)          end    c        c+H             end
  *
- * (H = CHUNK_HEADER: the run header's two words, rounded up to A.)
+ * The chunk header (H = CHUNK_HEADER, three 32-bit words rounded up to A:
+ * 16 bytes whether A is 8 or 16):
+ *
+ *   c+0 next chunk   c+4 chunk end   (the run header of pool.h)
+ *   c+8 stop: where the bump was when the arena left this chunk (A4)
  *
  * Invariants:
  *   A1 chunk is one of the arena's chunks, and data(chunk) <= bump <= end
@@ -20,7 +24,12 @@
  *      reset), chunks before it hold allocations (or were skipped);
  *   A2 used_before = bytes consumed in the chunks before chunk;
  *   A3 last is the most recent allocation when it lies in chunk and nothing
- *      after it was allocated, else 0 (only it can be resized or freed).
+ *      after it was allocated, else 0 (only it can be resized or freed);
+ *   A4 every chunk before chunk holds its stop word (written as the arena
+ *      moves on), data(c) <= stop <= end, and the stops' consumption plus
+ *      the current chunk's adds up to used_before + bump - data(chunk).
+ * lm_arena_walk reads A1 and A4: each chunk's bump is its stop, the
+ * current chunk's is bump, later chunks' is their data start.
  * Reset keeps every chunk and moves the bump back to the first one: O(1).
  * Destroy splices the whole chunk list into the pool: O(1). A chunk's
  * pages are marked NOBODY in the page owner map (pool.h), so no heap ever
@@ -31,8 +40,11 @@
 
 #include "pool.h"
 
-/* The run header (two words), padded to LM_ALIGN: 16 when A is 16, 8 when 8. */
-#define CHUNK_HEADER ((8u + LM_ALIGN - 1) & LM_SIZE_MASK)
+/* The chunk header: the run header's two words and the stop word (A4),
+ * padded to LM_ALIGN. */
+#define CHUNK_STOP 8u
+#define CHUNK_HEADER ((CHUNK_STOP + 4u + LM_ALIGN - 1) & LM_SIZE_MASK)
+_Static_assert(CHUNK_HEADER == 16, "16 bytes for A = 8 and A = 16");
 #define GROWTH_CAP ((size_t)8 << 20) /* new chunks: at most 8 MiB ... */
 #define ARENA_MAGIC 0x61726E61u      /* "arna" */
 
@@ -61,6 +73,14 @@ static inline uintptr_t data_of(const lm_arena_t *a, lm_off_t c) {
 
 static inline size_t used_bytes(const lm_arena_t *a) {
   return a->used_before + (a->bump - data_of(a, a->chunk));
+}
+
+/* Leaves the current chunk: records its stop (A4) and counts what it
+ * consumed (A2). */
+static void leave(lm_arena_t *a) {
+  word_set(lm_pages_base(), a->chunk + CHUNK_STOP,
+           (lm_off_t)(a->bump - lm_pages_base()));
+  a->used_before += a->bump - data_of(a, a->chunk);
 }
 
 /* A run of at least `bytes` bytes for a chunk: a released one, else fresh
@@ -99,7 +119,7 @@ static inline void *carve(lm_arena_t *a, size_t n, size_t align) {
 static void *alloc_slow(lm_arena_t *a, size_t n, size_t align) {
   uintptr_t base = lm_pages_base();
   for (lm_off_t c = run_next(base, a->chunk); c; c = run_next(base, c)) {
-    a->used_before += a->bump - data_of(a, a->chunk);
+    leave(a);
     enter(a, c);
     void *p = carve(a, n, align);
     if (p)
@@ -123,7 +143,7 @@ static void *alloc_slow(lm_arena_t *a, size_t n, size_t align) {
   a->held += e - s;
   a->chunks++;
   lm_pool_mark(s, e, LM_OWNER_NOBODY); /* after linking: the pool sees it */
-  a->used_before += a->bump - data_of(a, a->chunk);
+  leave(a);
   enter(a, s);
   return carve(a, n, align);
 }
@@ -246,4 +266,32 @@ int lm_arena_info(const lm_arena_t *a, lm_arena_info_t *info) {
   info->chunks = a->chunks;
   info->peak_bytes = a->peak;
   return 0;
+}
+
+size_t lm_arena_walk(const lm_arena_t *a, lm_arena_visitor_t visitor,
+                     void *ctx) {
+  if (!a || !visitor)
+    return 0;
+  uintptr_t base = lm_pages_base();
+  size_t n = 0;
+  int before = 1; /* still before the current chunk (A4) */
+  for (lm_off_t c = a->list.first; c; c = run_next(base, c)) {
+    lm_arena_chunk_t info;
+    info.start = (void *)(base + c);
+    info.data = (void *)data_of(a, c);
+    info.end = (void *)(base + run_end(base, c));
+    uintptr_t bump = (uintptr_t)info.data;
+    if (c == a->chunk) {
+      bump = a->bump;
+      before = 0;
+    } else if (before) {
+      bump = base + word_get(base, c + CHUNK_STOP);
+    }
+    info.used = bump - (uintptr_t)info.data;
+    info.current = c == a->chunk;
+    n++;
+    if (visitor(&info, ctx))
+      break;
+  }
+  return n;
 }

@@ -237,6 +237,9 @@ export interface Heap {
   readonly memory: WebAssembly.Memory;
   /** Whether this is the debug build. */
   readonly debug: boolean;
+  /** A heap from createHeap: the block of its parent it lives in (see
+   * FixedHeap); null for the module's default heap. */
+  readonly buffer: { ptr: number; size: number } | null;
 
   /** At least `size` bytes, 16-aligned. malloc(0) returns a unique block.
    * Throws InvalidSizeError, AllocationError (out of memory). O(1). */
@@ -345,6 +348,9 @@ export interface FixedHeapOptions {
  * module's memory, as on the parent.
  */
 export interface FixedHeap extends Heap {
+  /** The block of its parent it lives in: the buffer lm_heap_create got
+   * (ptr) and its size (the `bytes` asked for). */
+  readonly buffer: { ptr: number; size: number };
   /** Destroys this heap, every heap created from it, and all their blocks
    * at once, and frees its buffer in the parent. Every later call on it
    * throws DestroyedError. O(heaps and arenas alive). */
@@ -374,6 +380,22 @@ export interface ArenaInfo {
   peakBytes: number;
 }
 
+/** One chunk of an arena (lm_arena_chunk_t). */
+export interface ArenaChunk {
+  /** First byte of the chunk (its 16-byte header). */
+  start: number;
+  /** Where its allocations start (after the arena struct in the first chunk). */
+  data: number;
+  /** One past its last byte. */
+  end: number;
+  /** Bytes bumped in it since the last reset, padding included: its bump
+   * pointer is data + used. A chunk before the current one keeps the rest
+   * unused until the reset; one after it has used 0. */
+  used: number;
+  /** True for the chunk being filled. */
+  current: boolean;
+}
+
 /**
  * An arena: bump allocation, freed all at once. Its allocations cannot be
  * freed one by one (a heap's free refuses them: InvalidPointerError); they
@@ -385,6 +407,8 @@ export interface ArenaInfo {
 export interface Arena {
   /** The linear memory (shared with the heap that created the arena). */
   readonly memory: WebAssembly.Memory;
+  /** The lm_arena_t pointer: its struct, inside its first chunk. */
+  readonly address: number;
   /** `size` bytes, 16-aligned (alloc(0) takes 16: every pointer is unique). O(1). */
   alloc(size: number): number;
   /** `size` bytes at a multiple of `alignment` (a power of two from 1 to
@@ -399,6 +423,9 @@ export interface Arena {
   destroy(): void;
   /** What the arena holds. O(1). */
   info(): ArenaInfo;
+  /** Its chunks in list order (lm_arena_walk); their sizes add up to
+   * info().heldBytes, their `used` to info().usedBytes. O(chunks). */
+  chunks(): ArenaChunk[];
   /** A fresh Uint8Array view of [ptr, ptr + len), checked against the end
    * of memory only (the arena does not track its allocations). */
   bytes(ptr: number, len: number): Uint8Array;

@@ -74,8 +74,9 @@ const REPORT_NAMES = {
 };
 const KINDS = ['block', 'slab', 'object'];
 // What a corrupt heap still runs: the walker and checker read only
-// range-checked addresses.
-const READ_ONLY_OPS = new Set(['check', 'stats', 'blocks', 'leaks']);
+// range-checked addresses; an arena's info and chunks read only the
+// arena's own struct and chunk headers, never a heap.
+const READ_ONLY_OPS = new Set(['check', 'stats', 'blocks', 'leaks', 'info', 'chunks']);
 // Operations whose reports are findings to count, never errors to throw.
 const FINDING_OPS = new Set(['check', 'flushQuarantine']);
 
@@ -586,6 +587,12 @@ class Heap {
     return this.#debug;
   }
 
+  // A created heap: the parent's block it lives in (lm_heap_create's
+  // buffer and size), { ptr, size }; null for the default heap.
+  get buffer() {
+    return this.#parent ? { ptr: this.#buffer, size: this.#bufferEnd - this.#buffer } : null;
+  }
+
   // --- calls into wasm -----------------------------------------------------
 
   #noticeGrowth(cause, requestedSize) {
@@ -1092,6 +1099,9 @@ class Heap {
 // An arena from heap.createArena: bump allocation, all freed at once by
 // reset() or destroy() (lmalloc_heaps.h). Pointers into it are valid until
 // the next reset or destroy; a destroyed arena refuses every call.
+// Chunks per call of lmjs_arena_chunks (LMJS_CHUNKS in module.c).
+const ARENA_CHUNKS = 8;
+
 class Arena {
   #handle;
   #memory;
@@ -1108,6 +1118,11 @@ class Arena {
 
   get memory() {
     return this.#memory;
+  }
+
+  // The lm_arena_t pointer (its struct, in the first chunk).
+  get address() {
+    return this.#handle;
   }
 
   #run(op, requestedSize, f) {
@@ -1178,6 +1193,24 @@ class Arena {
       chunks: word(4),
       peakBytes: word(5),
     };
+  }
+
+  // lm_arena_walk: the chunks in list order, { start, data, end, used,
+  // current }; lmjs_arena_chunks hands them over ARENA_CHUNKS at a time.
+  chunks() {
+    const chunks = [];
+    for (;;) {
+      const p = this.#run('chunks', undefined, () =>
+        this.#exports.lmjs_arena_chunks(this.#handle, chunks.length)) >>> 0;
+      if (!p) throw new LmallocError('chunks: lm_arena_walk refused the request');
+      const dv = new DataView(this.#memory.buffer, p, 4 + ARENA_CHUNKS * 20);
+      const count = dv.getUint32(0, true);
+      for (let i = 0; i < count; i++) {
+        const word = (k) => dv.getUint32(4 + i * 20 + k * 4, true);
+        chunks.push({ start: word(0), data: word(1), end: word(2), used: word(3), current: word(4) !== 0 });
+      }
+      if (count < ARENA_CHUNKS) return chunks;
+    }
   }
 
   // A fresh Uint8Array view of [ptr, ptr + len) (checked against the end

@@ -192,8 +192,9 @@ EXPORT(lmjs_leaks) uint32_t lmjs_leaks(void) {
 /* Heaps and arenas (lmalloc_heaps.h), only in lmalloc-heaps.wasm and
  * lmalloc-heaps-debug.wasm: linking them brings the page pool, whose
  * owner table is 64 KiB of static data. lmalloc.mjs calls lm_heap_* and
- * lm_arena_* directly (exported by wasm/CMakeLists.txt); these three pass
- * the structs they fill and the walk, as above, for one created heap. */
+ * lm_arena_* directly (exported by wasm/CMakeLists.txt); these pass the
+ * structs they fill, the walk, as above, for one created heap, and an
+ * arena's chunks. */
 EXPORT(lmjs_heap_stats) uint32_t lmjs_heap_stats(lm_heap_t *heap) {
   stats.version = LM_STATS_VERSION;
   stats.size = sizeof stats;
@@ -212,6 +213,44 @@ _Static_assert(offsetof(lm_arena_info_t, peak_bytes) == 20, "layout");
 
 EXPORT(lmjs_arena_info) uint32_t lmjs_arena_info(const lm_arena_t *arena) {
   return lm_arena_info(arena, &arena_info) == 0 ? addr(&arena_info) : 0;
+}
+
+/* lm_arena_walk into a static table (no import: a chunk list is short),
+ * whose address is returned (0 when arena is NULL). Word 0: how many
+ * chunks follow (at most LMJS_CHUNKS); then 5 words per chunk, the
+ * fields of lm_arena_chunk_t in order (start, data, end, used, current),
+ * for chunks `from`, from + 1, ... of the list. lmalloc.mjs asks again
+ * from `from + LMJS_CHUNKS` while the table comes back full (kept small,
+ * so that tests/js/heaps.test.mjs reaches a second call with 9 chunks). */
+#define LMJS_CHUNKS 8
+static struct {
+  uint32_t count;
+  uint32_t chunk[LMJS_CHUNKS][5];
+} arena_chunks;
+_Static_assert(sizeof arena_chunks == (1 + LMJS_CHUNKS * 5) * 4, "words");
+
+static int chunk_entry(const lm_arena_chunk_t *c, void *ctx) {
+  uint32_t *skip = ctx;
+  if (*skip) {
+    --*skip;
+    return 0;
+  }
+  uint32_t *w = arena_chunks.chunk[arena_chunks.count++];
+  w[0] = addr(c->start);
+  w[1] = addr(c->data);
+  w[2] = addr(c->end);
+  w[3] = (uint32_t)c->used;
+  w[4] = (uint32_t)c->current;
+  return arena_chunks.count == LMJS_CHUNKS; /* full: stop */
+}
+
+EXPORT(lmjs_arena_chunks)
+uint32_t lmjs_arena_chunks(const lm_arena_t *arena, uint32_t from) {
+  if (!arena)
+    return 0;
+  arena_chunks.count = 0;
+  lm_arena_walk(arena, chunk_entry, &from);
+  return addr(&arena_chunks);
 }
 
 #ifdef LM_DEBUG

@@ -93,30 +93,14 @@ export function slabClass(size) {
   return c === 0 ? 1 : c;
 }
 
-// --- arena.c, pool.h (lmalloc_heaps.h) -----------------------------------------
-// An arena is a list of chunks: runs of whole pages (pool.h) whose first two
-// words are the next chunk and the chunk's end. The arena struct lives in
-// the first chunk after the 16-byte chunk header, so the first chunk's
-// allocations start 80 bytes in, later chunks' 16 bytes in:
+// --- arena.c (lmalloc_heaps.h) ------------------------------------------------
+// Where an arena's chunks are, their data start and bump come from the API
+// (arena.chunks(), lm_arena_walk); the map only draws each chunk's header
+// apart, the 16 bytes before the arena struct (first chunk) or the data:
 //
-//   c          c+16             c+80                               end
-//   | next|end | lm_arena_t (64) | allocations, bump -->   ...      |
-//
-// struct lm_arena (wasm32): lm_chunk_list_t list { next, prev, first },
-// check, last_chunk, chunk, bump, end, last, used_before, allocations,
-// peak, held, chunks, chunk_min: 15 words, padded to 64 bytes. `check` is
-// the struct's own address XOR ARENA_MAGIC while the arena lives (0 after
-// lm_arena_destroy), which is how the page finds an arena it just made.
+//   c          c+16             data                               end
+//   | next|end|stop | lm_arena_t | allocations, bump -->   ...      |
 export const CHUNK_HEADER = 16;
-export const ARENA_SELF = 64;
-export const ARENA_MAGIC = 0x61726e61; // "arna"
-export const ARENA_FIELDS = {
-  first: 8, check: 12, lastChunk: 16, chunk: 20, bump: 24, end: 28, last: 32,
-  usedBefore: 36, allocations: 40, peak: 44, held: 48, chunks: 52, chunkMin: 56,
-};
-
-/** Where allocations start in an arena's chunk c (first: its first chunk). */
-export const chunkData = (c, first) => c + CHUNK_HEADER + (c === first ? ARENA_SELF : 0);
 
 // --- wasm/lmalloc.mjs placement ----------------------------------------------
 // createHeap keeps addresses below LOW_GUARD unused, puts the static data at

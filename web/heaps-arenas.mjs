@@ -2,12 +2,12 @@
 // in memory and what they hold, as plain data the map draws like the
 // default heap's blocks.
 //
-// - An arena is decoded from memory (the layout of src/arena.c, mirrored in
-//   heap-layout.mjs): its struct gives the chunk list, the chunk being
-//   filled and the bump pointer. The arena does not remember its
-//   allocations; the session does (each lm_arena_alloc's address and
-//   size), and they become entries of kind 'bump' inside entries of kind
-//   'chunk', one per chunk.
+// - An arena is what the API says of it (lmalloc.mjs: arena.address,
+//   arena.chunks(), which is lm_arena_walk, and arena.info()): its chunks,
+//   the chunk being filled and its bump pointer. The arena does not
+//   remember its allocations; the session does (each lm_arena_alloc's
+//   address and size), and they become entries of kind 'bump' inside
+//   entries of kind 'chunk', one per chunk.
 // - A created heap (lm_heap_create in a block of the default heap) is
 //   walked like the default heap (its own heap.blocks()) and decoded with
 //   decodeHeap; its entries go right after the default heap's block that
@@ -26,63 +26,29 @@
 //
 // Pure: no DOM, no wasm, no heap calls; bytes are a copy or view of memory.
 
-import {
-  ARENA_FIELDS, ARENA_MAGIC, CHUNK_HEADER, PAGE_SIZE, chunkData, formatBytes,
-} from './heap-layout.mjs';
+import { formatBytes } from './heap-layout.mjs';
 import { decodeHeap, entryStart, regionsOf } from './snapshot.mjs';
 
-function reader(bytes) {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = bytes.byteLength;
-  return (at) => (at >= 0 && at + 4 <= n ? dv.getUint32(at, true) : 0);
-}
-
-/** Addresses of the live arena structs in memory: an arena's first chunk
- * is whole pages (from memory.grow or the page pool), so its struct sits
- * CHUNK_HEADER bytes after a page boundary and holds its own address XOR
- * ARENA_MAGIC (cleared by lm_arena_destroy). O(pages). */
-export function findArenas(bytes) {
-  const word = reader(bytes);
-  const found = [];
-  for (let c = 0; c + PAGE_SIZE <= bytes.byteLength; c += PAGE_SIZE) {
-    const a = c + CHUNK_HEADER;
-    if (word(a + ARENA_FIELDS.check) === ((a ^ ARENA_MAGIC) >>> 0) && word(a + ARENA_FIELDS.first) === c) found.push(a);
-  }
-  return found;
-}
-
-/** An arena's state, read from its struct at `addr`: chunks in list order
- * ({ start, end, data }), the chunk being filled, the bump pointer, and
- * lm_arena_info's figures (used, allocations, held, pages, chunks, peak). */
-export function decodeArena(bytes, addr) {
-  const word = reader(bytes);
-  const f = (k) => word(addr + ARENA_FIELDS[k]);
-  const first = f('first');
-  const count = f('chunks');
-  const chunks = [];
-  const seen = new Set();
-  for (let c = first; c && !seen.has(c) && chunks.length < count; c = word(c)) {
-    seen.add(c);
-    chunks.push({ start: c, end: word(c + 4), data: chunkData(c, first) });
-  }
-  const current = f('chunk');
-  const bump = f('bump');
-  const held = f('held');
+/** An arena's state from what the API reports: `addr` its lm_arena_t
+ * pointer (arena.address), `chunks` arena.chunks() (lm_arena_walk: { start,
+ * data, end, used, current } in list order), `info` arena.info(). Gives
+ * the chunks ({ start, end, data, used }), `first` (the first chunk's
+ * start), `current` (the start of the chunk being filled, -1 if none),
+ * its bump pointer, and lm_arena_info's figures (used, allocations, held,
+ * pages, peak). */
+export function arenaState(addr, chunks, info) {
+  const now = chunks.find((c) => c.current);
   return {
     addr,
-    alive: f('check') === ((addr ^ ARENA_MAGIC) >>> 0),
-    first,
-    chunks,
-    current,
-    bump,
-    end: f('end'),
-    last: f('last'),
-    used: f('usedBefore') + (bump - chunkData(current, first)),
-    allocations: f('allocations'),
-    held,
-    pages: Math.ceil(held / PAGE_SIZE),
-    peak: f('peak'),
-    complete: chunks.length === count, // the list has as many chunks as the struct counts
+    first: chunks[0]?.start ?? 0,
+    chunks: chunks.map(({ start, end, data, used }) => ({ start, end, data, used })),
+    current: now ? now.start : -1,
+    bump: now ? now.data + now.used : 0,
+    used: info.usedBytes,
+    allocations: info.allocations,
+    held: info.heldBytes,
+    pages: info.pages,
+    peak: info.peakBytes,
   };
 }
 
@@ -135,10 +101,10 @@ function subtract(start, end, taken) {
  * @param heaps  [{ name, buffer, bytes, entries, stats, check, step }]: a
  *               live created heap, `buffer` the default heap's block that
  *               holds it, `entries` its own walk (a fresh copy)
- * @param arenas [{ name, addr, allocs: [{ ptr, size, ... }], step }]: a
- *               live arena (its struct's address) and the allocations the
- *               session made since its last reset; each alloc's fields
- *               are copied onto its entry
+ * @param arenas [{ name, state, allocs: [{ ptr, size, ... }], step }]: a
+ *               live arena (`state` from arenaState) and the allocations
+ *               the session made since its last reset; each alloc's
+ *               fields are copied onto its entry
  * @param pool   [{ start, end, from }]: runs given back to the page pool
  */
 export function nestHeapsAndArenas(snap, bytes, { heaps = [], arenas = [], pool = [] } = {}) {
@@ -172,11 +138,9 @@ export function nestHeapsAndArenas(snap, bytes, { heaps = [], arenas = [], pool 
   const arenaInfo = [];
   const groups = []; // { start, entries } in address order, outside spans
   for (const a of arenas) {
-    const info = decodeArena(bytes, a.addr);
-    info.name = a.name;
-    info.step = a.step;
-    if (!info.alive || !info.complete) {
-      snap.problems.push({ at: a.addr, message: `arena ${a.name}: no live arena struct at ${a.addr}` });
+    const info = { ...a.state, chunks: a.state.chunks.map((c) => ({ ...c })), name: a.name, step: a.step };
+    if (info.current < 0) {
+      snap.problems.push({ at: info.addr, message: `arena ${a.name}: no chunk being filled at ${info.addr}` });
       continue;
     }
     const allocs = [...a.allocs].sort((x, y) => x.ptr - y.ptr);

@@ -21,8 +21,9 @@
 //   lm_arena_t * variables. Allocations in them are in `meta` with their
 //   owner; an arena's allocations die at its reset (their pointers dangle),
 //   a heap's at its destroy. The JS API keeps their addresses to itself,
-//   so the session finds them in memory (heaps-arenas.mjs) and remembers
-//   each arena allocation's size, which the arena does not.
+//   so the session asks the API where they are (heap.buffer,
+//   arena.address, arena.chunks()) and remembers each arena allocation's
+//   size, which the arena does not.
 // - No DOM here: the page (app.mjs) and the tests drive the same object.
 //   createHeap and the compiled module are passed in, so Node can run it.
 
@@ -30,7 +31,7 @@ import { InvalidSizeError } from '../wasm/lmalloc.mjs';
 import {
   HEADER_SIZE, SLAB_SIZE, decodeHeader, formatBytes, hex, placement, readDylink,
 } from './heap-layout.mjs';
-import { decodeArena, findArenas, nestHeapsAndArenas } from './heaps-arenas.mjs';
+import { arenaState, nestHeapsAndArenas } from './heaps-arenas.mjs';
 import { decodeHeap, entryAt, fragmentation, isAllocation } from './snapshot.mjs';
 import * as explain from './mistakes.mjs';
 
@@ -378,10 +379,9 @@ export class Session {
     for (const h of this.heaps.values()) {
       if (h.alive && addr >= h.buffer && addr < h.buffer + h.bytes) return { kind: 'heap', h };
     }
-    const bytes = this.#bytes();
     for (const a of this.arenas.values()) {
       if (!a.alive) continue;
-      const { chunks } = decodeArena(bytes, a.addr);
+      const chunks = a.arena.chunks();
       if (!chunks.some((c) => addr >= c.start && addr < c.end)) continue;
       for (const [p, m] of this.meta) {
         if (m.arena === a.name && addr >= p && addr < p + m.usable) return { kind: 'arena', a, m, p };
@@ -670,12 +670,9 @@ export class Session {
 
   #heapCreate(op) {
     this.#checkHandleName(op.name);
-    // The block createHeap takes is the one used block that was not there
-    // before (the API keeps its address to itself).
-    const before = new Set(this.heap.blocks().filter((b) => b.used && b.kind === 'block').map((b) => b.ptr));
+    // The block of the default heap createHeap took for it.
     const heap = this.heap.createHeap({ bytes: op.bytes });
-    const buffer = this.heap.blocks().find((b) => b.used && b.kind === 'block' && !before.has(b.ptr))?.ptr;
-    if (buffer === undefined) throw new Error(`createHeap: cannot find the block that holds heap ${op.name}`);
+    const buffer = heap.buffer.ptr;
     this.freed.delete(buffer);
     this.heaps.set(op.name, { name: op.name, heap, buffer, bytes: op.bytes, step: this.#stepNo, alive: true });
     const s = heap.stats();
@@ -710,16 +707,12 @@ export class Session {
 
   #arenaCreate(op) {
     this.#checkHandleName(op.name);
-    const known = new Set([...this.arenas.values()].filter((a) => a.alive).map((a) => a.addr));
     const pages = this.heap.memory.buffer.byteLength / 65536;
     const arena = this.heap.createArena({ chunkBytes: op.chunkBytes ?? 0 });
-    // The API keeps the arena's address to itself: the new struct is the
-    // one live arena struct in memory the session does not know yet.
-    const found = findArenas(this.#bytes()).filter((a) => !known.has(a));
-    if (found.length !== 1) throw new Error(`createArena: found ${found.length} new arena structs in memory, expected 1`);
-    const addr = found[0];
-    this.arenas.set(op.name, { name: op.name, arena, addr, step: this.#stepNo, alive: true, resets: 0 });
-    const d = decodeArena(this.#bytes(), addr);
+    const addr = arena.address; // the lm_arena_t pointer
+    const a = { name: op.name, arena, addr, step: this.#stepNo, alive: true, resets: 0 };
+    this.arenas.set(op.name, a);
+    const d = this.#arenaState(a);
     const grew = this.heap.memory.buffer.byteLength / 65536 - pages;
     const from = grew ? `memory.grow gave it ${grew} new page${grew === 1 ? '' : 's'}` : 'its pages came from the page pool, without memory.grow';
     return {
@@ -727,6 +720,11 @@ export class Session {
       text: `${op.name} = ${hex(addr)}: an arena of ${d.pages} page${d.pages === 1 ? '' : 's'} at ${hex(d.first)} (${from}). ` +
         `Its first 80 bytes are the chunk header and the arena struct; allocations are bumped from ${hex(d.bump)}.`,
     };
+  }
+
+  // What arena a's API reports of it (heaps-arenas.mjs: arenaState).
+  #arenaState(a) {
+    return arenaState(a.addr, a.arena.chunks(), a.arena.info());
   }
 
   // One arena allocation; returns its address and meta.
@@ -744,10 +742,10 @@ export class Session {
   #arenaAlloc(op) {
     const a = this.#arenaNamed(op.arena);
     this.#checkPointerName(op.name);
-    const before = a.alive ? decodeArena(this.#bytes(), a.addr) : null;
+    const before = a.alive ? this.#arenaState(a) : null;
     const { p, m } = this.#arenaOne(a, op, op.size, op.label || op.name);
     this.#setVar(op.name, p);
-    const d = decodeArena(this.#bytes(), a.addr);
+    const d = this.#arenaState(a);
     const grew = d.chunks.length > before.chunks.length ? ` The chunk was full: the arena took a new chunk of ${formatBytes(d.chunks.at(-1).end - d.chunks.at(-1).start)}.` : '';
     return {
       kind: 'info', at: p, ptr: p,
@@ -759,7 +757,7 @@ export class Session {
     const a = this.#arenaNamed(op.arena);
     const sizes = checkedSizes(op);
     this.#checkPointerName(op.name);
-    const before = a.alive ? decodeArena(this.#bytes(), a.addr) : null;
+    const before = a.alive ? this.#arenaState(a) : null;
     const addrs = [];
     const ids = [];
     const v = { name: op.name, kind: 'array', addrs, ids, step: this.#stepNo };
@@ -769,7 +767,7 @@ export class Session {
       ids.push(m.id);
     });
     this.vars.set(op.name, v);
-    const d = decodeArena(this.#bytes(), a.addr);
+    const d = this.#arenaState(a);
     const more = d.chunks.length - before.chunks.length;
     return {
       kind: 'info', at: addrs[0],
@@ -780,7 +778,7 @@ export class Session {
 
   #arenaReset(op) {
     const a = this.#arenaNamed(op.arena);
-    const before = a.alive ? decodeArena(this.#bytes(), a.addr) : null;
+    const before = a.alive ? this.#arenaState(a) : null;
     a.arena.reset(); // DestroyedError for a destroyed arena
     a.resets++;
     let n = 0;
@@ -790,7 +788,7 @@ export class Session {
         n++;
       }
     }
-    const d = decodeArena(this.#bytes(), a.addr);
+    const d = this.#arenaState(a);
     return {
       kind: 'info', at: d.first,
       text: `lm_arena_reset(${a.name}): ${n} allocation${n === 1 ? '' : 's'} (${formatBytes(before.used)}) freed at once in O(1); ` +
@@ -800,7 +798,7 @@ export class Session {
 
   #arenaDestroy(op) {
     const a = this.#arenaNamed(op.arena);
-    const d = a.alive ? decodeArena(this.#bytes(), a.addr) : null;
+    const d = a.alive ? this.#arenaState(a) : null;
     a.arena.destroy(); // DestroyedError for a destroyed arena
     a.alive = false;
     for (const [p, m] of this.meta) if (m.arena === a.name) this.#released(p, { destroyed: true });
@@ -1252,7 +1250,7 @@ export class Session {
       name: h.name, buffer: h.buffer, bytes: h.bytes, step: h.step,
       entries: h.heap.blocks(), stats: h.heap.stats(), check: h.heap.check(),
     }));
-    const arenas = [...this.arenas.values()].filter((a) => a.alive).map((a) => ({ name: a.name, addr: a.addr, step: a.step, allocs: [] }));
+    const arenas = [...this.arenas.values()].filter((a) => a.alive).map((a) => ({ name: a.name, state: this.#arenaState(a), step: a.step, allocs: [] }));
     const byName = new Map(arenas.map((a) => [a.name, a]));
     for (const [p, m] of this.meta) {
       if (m.arena) byName.get(m.arena)?.allocs.push({ ptr: p, size: m.usable, requested: m.requested, label: m.label, step: m.step, align: m.align });

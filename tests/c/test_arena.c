@@ -13,6 +13,11 @@
  *      overflowing calloc, EINVAL for a bad alignment, the arena intact.
  *   5. Destroy gives every chunk to the page pool, and a new arena takes
  *      them back without growing memory; destroying twice is reported.
+ *   6. lm_arena_walk, after every round of 1 and 2: as many chunks as
+ *      lm_arena_info counts, their sizes add up to its held_bytes (and
+ *      pages), their used bytes to its used_bytes; one current chunk,
+ *      nothing used after it; each chunk's bump (data + used) is the end
+ *      of the last allocation in it; a visitor that returns 1 stops it.
  *   Reset in constant time is measured by bench/arena-reset.c, not here.
  *
  *   test_arena [--seed N] [--ops N]      default 20000 allocations
@@ -107,6 +112,78 @@ static void no_overlap(void) {
   CHECK(bad == 0, "%d sampled pairs of allocations overlap", bad);
 }
 
+#define MAX_CHUNKS 64
+
+typedef struct walked {
+  lm_arena_chunk_t chunk[MAX_CHUNKS];
+  size_t n;
+} walked_t;
+
+static int collect(const lm_arena_chunk_t *c, void *ctx) {
+  walked_t *w = ctx;
+  if (w->n < MAX_CHUNKS)
+    w->chunk[w->n] = *c;
+  w->n++;
+  return 0;
+}
+
+static int stop_at_first(const lm_arena_chunk_t *c, void *ctx) {
+  (void)c;
+  ++*(size_t *)ctx;
+  return 1;
+}
+
+/* What lm_arena_walk gives agrees with lm_arena_info and with the
+ * allocations in recs (made since the last reset, none freed). */
+static void check_walk(lm_arena_t *a, const char *when) {
+  static walked_t w;
+  w.n = 0;
+  size_t count = lm_arena_walk(a, collect, &w);
+  lm_arena_info_t info = info_of(a);
+  CHECK(count == w.n && count == info.chunks && count <= MAX_CHUNKS,
+        "%s: the walk visits %zu chunks, lm_arena_info counts %zu", when, count,
+        info.chunks);
+  if (count > MAX_CHUNKS)
+    return;
+  size_t held = 0, used = 0, current = 0, bad = 0;
+  for (size_t i = 0; i < count; i++) {
+    const lm_arena_chunk_t *c = &w.chunk[i];
+    char *start = c->start, *data = c->data, *end = c->end;
+    held += (size_t)(end - start);
+    used += c->used;
+    if (!(start < data && data + c->used <= end &&
+          tl_aligned(data, LM_ALIGNMENT) && (size_t)(end - start) % 65536 == 0))
+      bad++;
+    if (i == 0 && !((char *)a > start && (char *)a < data))
+      bad++; /* the first chunk holds the arena struct */
+    if (current && c->used != 0)
+      bad++; /* chunks after the current one are empty */
+    current += c->current != 0;
+    /* The bump is where the last allocation in this chunk ends. */
+    char *last_end = NULL;
+    for (int k = 0; k < nrecs; k++) {
+      char *p = recs[k].p;
+      size_t n = recs[k].size ? recs[k].size : 1;
+      n = (n + LM_ALIGNMENT - 1) & ~(size_t)(LM_ALIGNMENT - 1);
+      if (p >= data && p < end && p + n > last_end)
+        last_end = p + n;
+    }
+    if (last_end ? last_end != data + c->used : c->used != 0)
+      bad++;
+  }
+  CHECK(bad == 0, "%s: %zu chunks out of place or with a wrong bump", when,
+        bad);
+  CHECK(current == 1, "%s: %zu current chunks", when, current);
+  CHECK(held == info.held_bytes && held / 65536 == info.pages,
+        "%s: chunks hold %zu bytes, lm_arena_info %zu (%zu pages)", when, held,
+        info.held_bytes, info.pages);
+  CHECK(used == info.used_bytes, "%s: chunks use %zu bytes, lm_arena_info %zu",
+        when, used, info.used_bytes);
+  size_t visited = 0;
+  CHECK(lm_arena_walk(a, stop_at_first, &visited) == 1 && visited == 1,
+        "%s: a visitor returning 1 stops the walk", when);
+}
+
 static void random_rounds(int ops) {
   lm_arena_t *a = lm_arena_create(0);
   CHECK(a != NULL, "lm_arena_create(0)");
@@ -116,9 +193,11 @@ static void random_rounds(int ops) {
   CHECK(i0.used_bytes == 0 && i0.chunks == 1 && i0.pages == 1,
         "a new arena holds one page, nothing used");
   uint64_t state = tl_rng_state; /* each round replays round 1 */
+  check_walk(a, "new arena");
   size_t asked = fill(a, ops, "round 1");
   verify_all("in round 1");
   no_overlap();
+  check_walk(a, "round 1");
   lm_arena_info_t i1 = info_of(a);
   CHECK(i1.allocations == (size_t)nrecs && i1.used_bytes >= asked &&
             i1.used_bytes <= i1.held_bytes,
@@ -142,10 +221,13 @@ static void random_rounds(int ops) {
   CHECK(i2.used_bytes == 0 && i2.allocations == 0 &&
             i2.held_bytes == i1.held_bytes && i2.chunks == i1.chunks,
         "reset: nothing used, all %zu chunks kept", i1.chunks);
+  nrecs = 0;
+  check_walk(a, "after reset");
   for (int round = 2; round <= 4; round++) {
     tl_rng_state = state; /* the same allocations each round */
     fill(a, ops, "again");
     verify_all("after a reset");
+    check_walk(a, "again");
     lm_arena_info_t ir = info_of(a);
     CHECK(ir.chunks == i1.chunks && pages_grown() == grown,
           "round %d reused the chunks: %zu chunks, grown %llu -> %llu", round,
@@ -249,6 +331,7 @@ static void destroy_and_reuse(void) {
         "destroying an arena twice is reported (%lu)",
         r.count[LM_REPORT_INVALID_FREE]);
   lm_arena_destroy(NULL);
+  CHECK(lm_arena_walk(NULL, collect, NULL) == 0, "walking NULL visits nothing");
 }
 
 int main(int argc, char **argv) {

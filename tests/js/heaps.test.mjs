@@ -26,7 +26,7 @@ const HEAPS_EXPORTS = [
   'lm_arena_aligned_alloc', 'lm_arena_alloc', 'lm_arena_calloc', 'lm_arena_create',
   'lm_arena_destroy', 'lm_arena_reset', 'lm_heap_aligned_alloc', 'lm_heap_calloc',
   'lm_heap_check', 'lm_heap_create', 'lm_heap_destroy', 'lm_heap_free', 'lm_heap_malloc',
-  'lm_heap_realloc', 'lm_heap_usable_size', 'lmjs_arena_info', 'lmjs_heap_stats', 'lmjs_heap_walk',
+  'lm_heap_realloc', 'lm_heap_usable_size', 'lmjs_arena_chunks', 'lmjs_arena_info', 'lmjs_heap_stats', 'lmjs_heap_walk',
 ];
 
 describe('the heaps modules', () => {
@@ -131,6 +131,48 @@ for (const build of BUILDS) {
       arena.destroy();
     });
 
+    test('address and chunks(): the struct in the first chunk; chunks add up to info(); bumps end the last allocations', async () => {
+      const heap = await make();
+      const arena = heap.createArena();
+      const allocs = [];
+      const take = (size) => allocs.push({ ptr: arena.alloc(size), size });
+      const agree = (when) => {
+        const info = arena.info();
+        const chunks = arena.chunks();
+        assert.equal(chunks.length, info.chunks, when);
+        assert.deepEqual(Object.keys(chunks[0]), ['start', 'data', 'end', 'used', 'current']);
+        assert.equal(chunks.reduce((n, c) => n + c.end - c.start, 0), info.heldBytes, when);
+        assert.equal(chunks.reduce((n, c) => n + c.used, 0), info.usedBytes, when);
+        assert.ok(chunks[0].start < arena.address && arena.address < chunks[0].data, 'the struct is in the first chunk');
+        const current = chunks.findIndex((c) => c.current);
+        assert.ok(current >= 0 && chunks.filter((c) => c.current).length === 1, when);
+        chunks.forEach((c, i) => {
+          assert.ok(c.start % PAGE === 0 && c.end % PAGE === 0 && c.data + c.used <= c.end, when);
+          if (i > current) assert.equal(c.used, 0, `${when}: chunk ${i} after the current one is empty`);
+          const inside = allocs.filter((a) => a.ptr >= c.start && a.ptr < c.end);
+          const lastEnd = Math.max(c.data, ...inside.map((a) => a.ptr + Math.max(16, Math.ceil(a.size / 16) * 16)));
+          assert.equal(c.data + c.used, lastEnd, `${when}: chunk ${i}'s bump ends its last allocation`);
+        });
+        return chunks;
+      };
+      agree('new');
+      // Sizes that leave tails and take 9 chunks (lmjs_arena_chunks hands
+      // them over 8 at a time).
+      for (const size of [100, 0, 70000, 1000, 200000, 500000, 1e6, 2e6, 3e6, 5e6, 8e6, 24]) take(size);
+      const chunks = agree('filled');
+      assert.ok(chunks.length >= 9, `${chunks.length} chunks`);
+      assert.ok(chunks.some((c) => !c.current && c.data + c.used < c.end), 'a chunk left with a tail');
+      arena.reset();
+      allocs.length = 0;
+      assert.deepEqual(agree('reset').map((c) => [c.used, c.current]), chunks.map((c, i) => [0, i === 0]));
+      take(3 * PAGE); // skips the first chunks (too small), which stay at used 0
+      agree('after a reset');
+      const address = arena.address;
+      arena.destroy();
+      assert.equal(arena.address, address, 'the address stays readable');
+      assert.throws(() => arena.chunks(), { name: 'DestroyedError' });
+    });
+
     test('bad sizes and alignments are typed errors; out of memory is AllocationError', async () => {
       const heap = await make({ maximumPages: 8 });
       assert.throws(() => heap.createArena({ chunkBytes: -1 }), { name: 'InvalidSizeError' });
@@ -194,6 +236,13 @@ for (const build of BUILDS) {
       assert.equal(sub.check(), 0);
       assert.equal(heap.check(), 0);
       assert.equal(usedBlocks(heap), 1, 'the parent sees one block: the buffer');
+      assert.equal(heap.buffer, null, 'the default heap lives in no buffer');
+      const block = heap.blocks().find((e) => e.used && e.kind === 'block');
+      assert.deepEqual(sub.buffer, { ptr: block.ptr, size: 64 * 1024 }, 'buffer: the parent\'s block');
+      const inner = sub.createHeap({ bytes: 8192 });
+      const innerBlock = sub.blocks().find((e) => e.used && e.kind === 'block' && e.usable >= 8192);
+      assert.deepEqual(inner.buffer, { ptr: innerBlock.ptr, size: 8192 }, 'a heap in a heap: a block of its parent');
+      inner.destroy();
       for (const x of [q, r, a]) sub.free(x);
       assert.equal(usedBlocks(sub), 0);
       sub.destroy();

@@ -10,7 +10,6 @@ import { test } from 'node:test';
 
 import { describeEntry } from '../../web/details.mjs';
 import { CHUNK_HEADER, PAGE_SIZE } from '../../web/heap-layout.mjs';
-import { decodeArena, findArenas } from '../../web/heaps-arenas.mjs';
 import { statRows } from '../../web/panels.mjs';
 import {
   BAR, buildTrack, hitTest, labelOf, layout, locate, partsOf, regionMarks,
@@ -43,7 +42,8 @@ test('arena steps: create, alloc, reset, destroy, each with its C line', async (
   assert.match(c.text, /^frame = 0x[0-9a-f]+: an arena of 1 page at 0x[0-9a-f]+ \(memory\.grow gave it 1 new page\)/);
   const a = s.arenas.get('frame');
   assert.equal(a.addr % PAGE_SIZE, CHUNK_HEADER, 'the struct follows the chunk header of a whole page');
-  assert.deepEqual(findArenas(new Uint8Array(s.heap.memory.buffer)), [a.addr]);
+  assert.equal(a.addr, a.arena.address, 'the session keeps the lm_arena_t pointer the API gives');
+  assert.deepEqual(a.arena.chunks().map((x) => [x.start, x.end]), [[a.addr - CHUNK_HEADER, a.addr - CHUNK_HEADER + PAGE_SIZE]]);
   assert.equal(s.snapshot().pages, pages0 + 1);
 
   const p = step(s, { op: 'arenaAlloc', arena: 'frame', name: 'p', size: 24 });
@@ -391,6 +391,5 @@ test('100,000 arena allocations: the map stays bounded by pixels', async () => {
   const ms = performance.now() - t0;
   assert.ok(instructions.length < 5000, `${instructions.length} instructions`);
   assert.ok(ms < 1500, `${ms} ms`);
-  const info = decodeArena(new Uint8Array(s.heap.memory.buffer), s.arenas.get('big').addr);
-  assert.equal(info.allocations, 100000);
+  assert.equal(snap.arenas[0].allocations, 100000);
 });
