@@ -1006,7 +1006,8 @@ window.__lmalloc = {
   async undo() { await undo(); await nextFrame(); },
   async redo() { await redo(); await nextFrame(); },
   redraw: () => nextFrame(),
-  /** Client coordinates of the middle of the entry at `addr` (scrolled into view). */
+  /** Client coordinates of the middle of the entry at `addr` (scrolled into
+   * view): of its widest piece, when it wraps over two rows. */
   async locate(addr) {
     const i = entryAt(state.snap, addr);
     if (i < 0) return null;
@@ -1015,11 +1016,13 @@ window.__lmalloc = {
     await nextFrame();
     const g = state.geometry;
     const e = state.snap.entries[i];
-    const a = locate(g, entryStart(e));
-    const b = locate(g, entryStart(e) + e.size - 1);
+    const start = entryStart(e);
+    let best = null;
+    for (const seg of segmentsOf(g, start, start + e.size)) {
+      if (!best || seg.x1 - seg.x0 > best.x1 - best.x0) best = seg;
+    }
     const r = mapEl.getBoundingClientRect();
-    const x = a.row === b.row ? (a.x + b.x) / 2 : a.x + 2;
-    return { x: r.left + x, y: r.top + a.y + BAR / 2, index: i };
+    return { x: r.left + (best.x0 + best.x1) / 2, y: r.top + best.y + BAR / 2, index: i };
   },
   /** Client coordinates of where a message about `addr` points. */
   anchor(addr) {
