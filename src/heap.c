@@ -303,6 +303,21 @@ static void use_block(lm_heap_t *h, lm_off_t b, uint32_t size, uint32_t nb) {
   }
 }
 
+/* Takes free block b, found in list c, out of it and puts its first nb
+ * bytes in use (the rest back in the lists). Its header and footer are
+ * checked first, and its size must belong to list c: a rewritten header
+ * is reported, not trusted. */
+INLINE_ONCE lm_off_t take_listed(lm_heap_t *h, lm_off_t b, uint32_t c,
+                                 uint32_t nb) {
+  uint32_t size = free_size(h, b);
+  if (LM_HARDEN && bin_class(size) != c)
+    lm_corrupt("a free block's size does not match its free list",
+               heap_base(h) + b);
+  unlink_block(h, b, size);
+  use_block(h, b, size, nb);
+  return b;
+}
+
 /* A free block of at least nb bytes from the free lists, in use, or 0.
  * Out of line: alloc_block's loop would otherwise be compiled with two
  * copies of it. */
@@ -323,13 +338,8 @@ __attribute__((noinline)) static lm_off_t take_from_bins(lm_heap_t *h,
   if (c == LM_CLASSES)
     return 0;
   b = h->bins.head[c];
-found:;
-  uint32_t size = free_size(h, b);
-  if (LM_HARDEN && bin_class(size) != c)
-    lm_corrupt("a free block's size does not match its free list", base + b);
-  unlink_block(h, b, size);
-  use_block(h, b, size, nb);
-  return b;
+found:
+  return take_listed(h, b, c, nb);
 }
 
 /* Carves nb bytes from the start of top (which holds at least nb). Top's
@@ -678,15 +688,8 @@ static lm_off_t take_aligned_from_bins(lm_heap_t *h, uint32_t align,
   for (uint32_t c = bin_find(&h->bins, bin_class(nb)); c <= last;
        c = bin_find(&h->bins, c + 1)) {
     for (lm_off_t b = h->bins.head[c]; b; b = link_next(base, h->key, b)) {
-      if (aligned_fits(h, b, block_size(base, b), align, nb)) {
-        uint32_t size = free_size(h, b);
-        if (LM_HARDEN && bin_class(size) != c)
-          lm_corrupt("a free block's size does not match its free list",
-                     base + b);
-        unlink_block(h, b, size);
-        use_block(h, b, size, aligned_lead(h, b, align) + nb);
-        return b;
-      }
+      if (aligned_fits(h, b, block_size(base, b), align, nb))
+        return take_listed(h, b, c, aligned_lead(h, b, align) + nb);
       if (--probes == 0)
         return 0;
     }

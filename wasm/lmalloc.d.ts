@@ -235,6 +235,15 @@ export interface Heap {
   /** The linear memory (its buffer changes when it grows: make views
    * through the helpers below, or re-create them after every call). */
   readonly memory: WebAssembly.Memory;
+  /** Where createHeap put the module's static data and its stack (byte
+   * addresses; the stack grows down from stackTop to stackBase, and the
+   * heap starts at or above stackTop). A created heap reports its root's. */
+  readonly layout: {
+    readonly dataStart: number;
+    readonly dataEnd: number;
+    readonly stackBase: number;
+    readonly stackTop: number;
+  };
   /** Whether this is the debug build. */
   readonly debug: boolean;
   /** A heap from createHeap: the block of its parent it lives in (see

@@ -122,48 +122,31 @@ export class InvalidAlignmentError extends LmallocError {
 // the block (lm_report_t): its requested size, allocation and free
 // sequence numbers, and the first wrong byte's offset from ptr; undefined
 // where it is not known (the release build knows only some sizes).
-function blockFields(error, { ptr, size, allocSeq, freeSeq, offset }) {
-  error.ptr = ptr;
-  error.size = size;
-  error.allocSeq = allocSeq;
-  error.freeSeq = freeSeq;
-  error.offset = offset;
+class BlockError extends LmallocError {
+  constructor(message, { ptr, size, allocSeq, freeSeq, offset }) {
+    super(message);
+    Object.assign(this, { ptr, size, allocSeq, freeSeq, offset });
+  }
 }
 
 /** free or realloc of a block that is already free. */
-export class DoubleFreeError extends LmallocError {
-  constructor(message, fields) {
-    super(message);
-    blockFields(this, fields);
-  }
-}
+export class DoubleFreeError extends BlockError {}
 
 /** A pointer lmalloc did not return: foreign, interior, misaligned, null
  * where a block is needed, or not a valid address at all. */
-export class InvalidPointerError extends LmallocError {
-  constructor(message, fields) {
-    super(message);
-    blockFields(this, fields);
-  }
-}
+export class InvalidPointerError extends BlockError {}
 
 /** Access to a block after it was freed; in the debug build also a freed
  * block found written to as it left the quarantine. */
-export class UseAfterFreeError extends LmallocError {
-  constructor(message, fields) {
-    super(message);
-    blockFields(this, fields);
-  }
-}
+export class UseAfterFreeError extends BlockError {}
 
 /** Debug build: bytes written past a block's requested size (kind
  * 'overflow', its guard bytes) or just before it (kind 'underflow', its
  * debug header), found when the block is freed or reallocated. */
-export class OverflowError extends LmallocError {
+export class OverflowError extends BlockError {
   constructor(message, fields) {
-    super(message);
+    super(message, fields);
     this.kind = fields.kind;
-    blockFields(this, fields);
   }
 }
 
@@ -449,6 +432,7 @@ class Heap {
   #exports;
   #sp; // the __stack_pointer global
   #stackTop;
+  #layout; // where createHeap put static data and stack (get layout)
   #debug;
   #live; // LiveBlocks with checks (debug builds by default), else null
   #listeners = [];
@@ -472,6 +456,7 @@ class Heap {
       this.#memory = root.#memory;
       this.#exports = root.#exports;
       this.#debug = root.#debug;
+      this.#layout = root.#layout;
       this.#live = root.#live ? new LiveBlocks() : null;
       this.#parent = parent;
       this.#handle = handle;
@@ -483,6 +468,7 @@ class Heap {
     this.#memory = wiring.memory;
     this.#sp = wiring.stackPointer;
     this.#stackTop = wiring.stackTop;
+    this.#layout = Object.freeze({ ...wiring.layout });
     this.#debug = wiring.debug;
     this.#live = wiring.checks ? new LiveBlocks() : null;
     this.#bytesSeen = wiring.memory.buffer.byteLength;
@@ -581,6 +567,13 @@ class Heap {
 
   get memory() {
     return this.#memory;
+  }
+
+  /** Where the module's static data and its stack lie in memory:
+   * { dataStart, dataEnd, stackBase, stackTop } (byte addresses; the
+   * stack grows down from stackTop to stackBase). */
+  get layout() {
+    return this.#layout;
   }
 
   get debug() {
@@ -1303,7 +1296,10 @@ export async function createHeap(options = {}) {
   const stackPointer = new WebAssembly.Global({ value: 'i32', mutable: true }, stackTop);
   // The imports call into the heap through `wiring`, which the Heap
   // constructor fills in once the module's build (debug or not) is known.
-  const wiring = { memory: own, stackPointer, stackTop, maximumPages };
+  const layout = {
+    dataStart: memoryBase, dataEnd: memoryBase + dataBytes, stackBase: memoryBase + dataBytes, stackTop,
+  };
+  const wiring = { memory: own, stackPointer, stackTop, layout, maximumPages };
   const imports = {
     env: {
       memory: own,

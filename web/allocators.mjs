@@ -32,8 +32,6 @@
 // where it found it: a fresh instance grown to the same size with the same
 // bytes is the same allocator.
 
-import { placement, readDylink } from './heap-layout.mjs';
-
 export const PAGE = 65536;
 
 /** lmalloc through the project's JS API. `module`: compiled lmalloc.wasm. */
@@ -41,12 +39,11 @@ export async function lmallocJs({ createHeap, module, label = 'lmalloc' }) {
   const make = () => createHeap({ module, debug: false });
   let heap = await make();
   let heapStart = heap.memory.buffer.byteLength;
-  const dylink = readDylink(WebAssembly.Module.customSections(module, 'dylink.0')[0]);
   const a = {
     name: 'lmalloc',
     label,
     detailed: true,
-    place: placement(dylink),
+    place: heap.layout,
     get heap() { return heap; },
     get memory() { return heap.memory; },
     get heapStart() { return heapStart; },

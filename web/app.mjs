@@ -12,9 +12,10 @@
 import { createHeap } from '../wasm/lmalloc.mjs';
 import { chartLayout, SERIES } from './chart.mjs';
 import { describeEntry, dumpStart } from './details.mjs';
-import { draw, makePatterns, paintSwatch } from './draw.mjs';
+import { draw, paintSwatch } from './draw.mjs';
 import { formatBytes, hex } from './heap-layout.mjs';
 import { describeIndexRef, indexHit, indexLayout, related } from './index-view.mjs';
+import { prepareCanvas } from './map-view.mjs';
 import {
   BAR, PITCH, TOP, buildTrack, clampScroll, fitRowUnits, hitTest, layout, locate, neighbour, segmentsOf, unitOf, zoomAt,
 } from './render.mjs';
@@ -99,26 +100,7 @@ const TITLES = {
 // --- canvases ------------------------------------------------------------------
 
 const canvases = new Map(); // canvas -> { ctx, patterns, w, h }
-
-function prepare(canvas) {
-  let c = canvases.get(canvas);
-  if (!c) {
-    const ctx = canvas.getContext('2d');
-    c = { ctx, patterns: makePatterns(ctx), w: 0, h: 0 };
-    canvases.set(canvas, c);
-  }
-  const dpr = window.devicePixelRatio || 1;
-  const w = Math.max(1, Math.floor(canvas.clientWidth));
-  const h = Math.max(1, Math.floor(canvas.clientHeight));
-  if (c.w !== w || c.h !== h || c.dpr !== dpr) {
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(h * dpr);
-    Object.assign(c, { w, h, dpr });
-  }
-  c.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  c.ctx.clearRect(0, 0, w, h);
-  return c;
-}
+const prepare = (canvas) => prepareCanvas(canvas, canvases);
 
 let frameRequested = false;
 function invalidate() {

@@ -1,10 +1,10 @@
 // What the playground knows of lmalloc's memory layout, in one place: the
 // constants and bit tricks of src/block.h (block headers, free-list links,
 // footers, spans), src/bins.h (the 416 size classes and their two-level
-// bitmap), src/slab.h (slab header fields) and where wasm/lmalloc.mjs puts
-// the module's static data and stack. Everything else in web/ decodes
-// memory through these functions only, so a layout change in src/ is one
-// edit here (and tests/js/web-snapshot.test.mjs checks the decoding against
+// bitmap) and src/slab.h (slab header fields). Where the module's static
+// data and stack lie, the heap itself says (heap.layout, wasm/lmalloc.mjs).
+// Everything else in web/ decodes memory through these functions only, so
+// a layout change in src/ is one edit here (and tests/js/web-snapshot.test.mjs checks the decoding against
 // the real heap's walk and checker).
 //
 // Pure: no DOM, no wasm; importable from Node.
@@ -101,49 +101,6 @@ export function slabClass(size) {
 //   c          c+16             data                               end
 //   | next|end|stop | lm_arena_t | allocations, bump -->   ...      |
 export const CHUNK_HEADER = 16;
-
-// --- wasm/lmalloc.mjs placement ----------------------------------------------
-// createHeap keeps addresses below LOW_GUARD unused, puts the static data at
-// the first multiple of the module's data alignment from there, and a
-// STACK_SIZE stack after it; __heap_base is the stack's top.
-export const LOW_GUARD = 1024;
-export const STACK_SIZE = 16 * 1024;
-
-/** Reads the dylink.0 memory info of a position-independent module's
- * custom section bytes: { memSize, memAlign, tableSize }. */
-export function readDylink(sectionBytes) {
-  const b = new Uint8Array(sectionBytes);
-  let i = 0;
-  const leb = () => {
-    let v = 0;
-    let shift = 0;
-    for (;;) {
-      const byte = b[i++];
-      v += (byte & 0x7f) * 2 ** shift;
-      if (!(byte & 0x80)) return v;
-      shift += 7;
-    }
-  };
-  while (i < b.length) {
-    const type = b[i++];
-    const size = leb();
-    const end = i + size;
-    if (type === 1) return { memSize: leb(), memAlign: 2 ** leb(), tableSize: leb() };
-    i = end;
-  }
-  return null;
-}
-
-const align16 = (n) => Math.ceil(n / 16) * 16;
-
-/** Where createHeap put the module's data and stack in a memory of its own:
- * { dataStart, dataEnd, stackBase, stackTop }. `dylink` from readDylink. */
-export function placement(dylink) {
-  const dataStart = Math.ceil(LOW_GUARD / dylink.memAlign) * dylink.memAlign;
-  const dataEnd = dataStart + align16(dylink.memSize);
-  const stackTop = align16(dataEnd + STACK_SIZE);
-  return { dataStart, dataEnd, stackBase: dataEnd, stackTop };
-}
 
 // --- formatting -----------------------------------------------------------------
 export const hex = (n, pad = 0) => `0x${(n >>> 0).toString(16).padStart(pad, '0')}`;

@@ -147,29 +147,21 @@ export function buildTrack(snapshot, compress = false) {
   return track;
 }
 
-function pieceAtAddr(track, addr) {
-  const ps = track.pieces;
+// The index of the last piece whose `key` (start or u0, both ascending)
+// is at most v, or -1: a binary search.
+function lastPieceAtOrBelow(ps, key, v) {
   let lo = 0;
   let hi = ps.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (ps[mid].start <= addr) lo = mid + 1;
+    if (ps[mid][key] <= v) lo = mid + 1;
     else hi = mid;
   }
   return lo - 1;
 }
 
-function pieceAtUnit(track, u) {
-  const ps = track.pieces;
-  let lo = 0;
-  let hi = ps.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ps[mid].u0 <= u) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo - 1;
-}
+const pieceAtAddr = (track, addr) => lastPieceAtOrBelow(track.pieces, 'start', addr);
+const pieceAtUnit = (track, u) => lastPieceAtOrBelow(track.pieces, 'u0', u);
 
 const scaleOf = (p) => p.ulen / (p.end - p.start);
 

@@ -29,7 +29,7 @@
 
 import { InvalidSizeError } from '../wasm/lmalloc.mjs';
 import {
-  HEADER_SIZE, SLAB_SIZE, decodeHeader, formatBytes, hex, placement, readDylink,
+  HEADER_SIZE, SLAB_SIZE, decodeHeader, formatBytes, hex,
 } from './heap-layout.mjs';
 import { arenaState, nestHeapsAndArenas } from './heaps-arenas.mjs';
 import { decodeHeap, entryAt, fragmentation, isAllocation } from './snapshot.mjs';
@@ -155,13 +155,11 @@ export class Session {
     this.#createHeap = createHeap;
     this.#module = module;
     this.#heapOptions = heapOptions;
-    const dylink = readDylink(WebAssembly.Module.customSections(module, 'dylink.0')[0]);
-    if (!dylink) throw new Error(`${WASM_FILE} has no dylink.0 memory info`);
-    this.place = placement(dylink);
   }
 
   async #fresh() {
     this.heap = await this.#createHeap({ module: this.#module, ...HEAP_OPTIONS, ...this.#heapOptions });
+    this.place = this.heap.layout; // static data and stack (the map's regions)
     this.vars = new Map(); // name -> { name, kind: 'ptr', addr, id } | { kind: 'array', addrs, ids }
     this.meta = new Map(); // live allocation ptr -> { id, requested, step, label, code, align, pad }
     this.freed = new Map(); // ptr -> what was last freed there: { id, label, step, freedStep, requested }

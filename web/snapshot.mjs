@@ -37,7 +37,7 @@ function reader(bytes) {
  * Decodes a heap.
  * @param entries the walk (heap.blocks()), in address order
  * @param bytes   a Uint8Array of the whole linear memory
- * @param place   { dataStart, dataEnd, stackBase, stackTop } (heap-layout placement)
+ * @param place   { dataStart, dataEnd, stackBase, stackTop } (heap.layout)
  */
 export function decodeHeap(entries, bytes, place) {
   const word = reader(bytes);

@@ -115,6 +115,19 @@ test('checks: true tracks live blocks with the release module too', async () => 
   await assert.rejects(createHeap({ checks: 1 }), /checks must be true or false/);
 });
 
+test('heap.layout says where the static data and the stack are, in a memory of its own or a host\'s', async () => {
+  const own = await createHeap();
+  const { dataStart, dataEnd, stackBase, stackTop } = own.layout;
+  assert.ok(dataStart >= 1024 && dataEnd > dataStart && stackBase === dataEnd, JSON.stringify(own.layout));
+  assert.equal(stackTop - stackBase, 16384);
+  const p = own.malloc(100);
+  assert.ok(p >= stackTop, 'the heap lies above the stack');
+  const memory = new WebAssembly.Memory({ initial: 3 });
+  const hosted = await createHeap({ memory });
+  assert.ok(hosted.layout.dataStart >= 3 * 65536, 'only pages it grew are lmalloc\'s');
+  assert.equal(hosted.layout.dataEnd - hosted.layout.dataStart, dataEnd - dataStart);
+});
+
 test('heap keys are random: the same operations mask a free block\'s footer differently', async () => {
   const keyOf = async () => {
     const heap = await createHeap();

@@ -7,47 +7,14 @@
 // build/test-artifacts/web/.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { startServer } from '../../scripts/serve.mjs';
 import { STYLES } from '../../web/styles.mjs';
-import { CHROMIUM, CHROMIUM_FLAGS, artifactDir, chromiumOrSkip } from '../web/helpers.mjs';
+import { browserSuite } from '../web/helpers.mjs';
 
-const { chromium, skip } = await chromiumOrSkip();
+const { skip, shots, open } = await browserSuite();
 
-let server;
-let url;
-let browser;
-const shots = skip ? null : artifactDir();
-
-before(async () => {
-  if (skip) return;
-  ({ server, url } = await startServer({ port: 0, host: '127.0.0.1' }));
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.closeAllConnections?.();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
-});
-
-async function openPage(t) {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  t.after(async () => {
-    await context.close();
-    assert.deepEqual(errors, [], 'no errors in the page');
-  });
-  await page.goto(url);
-  await page.evaluate(() => window.__lmalloc.ready);
-  return page;
-}
+const openPage = (t) => open(t, '', () => window.__lmalloc.ready);
 
 const hook = (page, fn, arg) => page.evaluate(fn, arg);
 const stepIs = (page, text) => page.waitForFunction((t) => document.querySelector('#step-count').textContent === t, text);

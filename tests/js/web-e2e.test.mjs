@@ -7,61 +7,14 @@
 // build/test-artifacts/web/.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { startServer } from '../../scripts/serve.mjs';
-import { artifactDir } from '../web/helpers.mjs';
+import { browserSuite } from '../web/helpers.mjs';
 
-const CHROMIUM = process.env.LM_CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run',
-];
-
-let chromium = null;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch {
-  // reported through `skip` below
-}
-const skip = !chromium ? 'npm playwright-core is not installed (scripts/setup.sh installs it)'
-  : !existsSync(CHROMIUM) ? `${CHROMIUM} is missing (scripts/setup.sh installs chromium)` : false;
-
-let server;
-let url;
-let browser;
-const shots = skip ? null : artifactDir();
-
-before(async () => {
-  if (skip) return;
-  ({ server, url } = await startServer({ port: 0, host: '127.0.0.1' }));
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.closeAllConnections?.();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
-});
+const { skip, shots, open } = await browserSuite();
 
 // A fresh page at 1366x768 with the heap loaded; page errors fail the test.
-async function openPage(t) {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  t.after(async () => {
-    await context.close();
-    assert.deepEqual(errors, [], 'no errors in the page');
-  });
-  await page.goto(url);
-  await page.evaluate(() => window.__lmalloc.ready);
-  return page;
-}
+const openPage = (t) => open(t, '', () => window.__lmalloc.ready);
 
 const hook = (page, fn, arg) => page.evaluate(fn, arg);
 

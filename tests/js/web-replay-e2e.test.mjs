@@ -11,68 +11,23 @@
 // the first operations of a trace.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { startServer } from '../../scripts/serve.mjs';
-import { artifactDir } from '../web/helpers.mjs';
+import { browserSuite } from '../web/helpers.mjs';
 import {
   ensureWebBuild, harnessProblems, nodeLmalloc, opsOf, prefixFile, runHarness, traceFile,
 } from '../web/replay-fixture.mjs';
 
-const CHROMIUM = process.env.LM_CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run',
-];
-
-let chromium = null;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch {
-  // reported through `skip` below
-}
-const skip = !chromium ? 'npm playwright-core is not installed (scripts/setup.sh installs it)'
-  : !existsSync(CHROMIUM) ? `${CHROMIUM} is missing (scripts/setup.sh installs chromium)` : false;
-
-let server;
-let url;
-let browser;
 let manifest;
-const shots = skip ? null : artifactDir();
+const suite = await browserSuite({ setUp: () => { manifest = ensureWebBuild(); } });
+const { skip, shots } = suite;
 
-before(async () => {
-  if (skip) return;
-  manifest = ensureWebBuild();
-  ({ server, url } = await startServer({ port: 0, host: '127.0.0.1' }));
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.closeAllConnections?.();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
-});
-
-// A fresh replay page at 1366x768; page errors fail the test.
-async function openReplay(t, hash = '') {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  t.after(async () => {
-    await context.close();
-    assert.deepEqual(errors, [], 'no errors in the page');
-  });
-  await page.goto(`${url}replay.html${hash}`);
-  await page.evaluate(() => window.__replay.ready);
-  await page.evaluate(() => window.__replay.settle());
-  return page;
-}
+// A fresh replay page at 1366x768, settled; page errors fail the test.
+const openReplay = (t, hash = '') => suite.open(t, `replay.html${hash}`, async () => {
+  await window.__replay.ready;
+  await window.__replay.settle();
+}, { acceptDownloads: true });
 
 const R = (page, fn, arg) => page.evaluate(fn, arg);
 const shot = (page, name) => page.screenshot({ path: join(shots, name) });
@@ -285,12 +240,12 @@ test('a share link reproduces a user trace at its step; Export gives the trace b
 });
 
 test('the playground exports its steps as a trace and opens them in the replay page', { skip, timeout: 60000 }, async (t) => {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true });
+  const context = await suite.browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true });
   t.after(() => context.close());
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url);
+  await page.goto(suite.url);
   await page.evaluate(() => window.__lmalloc.ready);
   for (const op of [
     { op: 'malloc', size: 200, name: 'a' }, { op: 'calloc', count: 8, size: 32, name: 'b' },

@@ -4,8 +4,12 @@
 // Builds nothing: `npm test` (scripts/test.sh) builds the wasi preset, which
 // writes wasm/dist/, before the node tests run.
 
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
+
+import { startServer } from '../../scripts/serve.mjs';
 
 import { createHeap } from '../../wasm/lmalloc.mjs';
 import { Session, WASM_FILE } from '../../web/session.mjs';
@@ -53,4 +57,48 @@ export async function chromiumOrSkip() {
 export function artifactDir() {
   mkdirSync(artifacts, { recursive: true });
   return artifacts;
+}
+
+/**
+ * The browser side of one end-to-end test file: registers node:test
+ * before/after hooks that start the page server (scripts/serve.mjs, on a
+ * free port) and headless Chromium, after `setUp` (if given), and stop
+ * them at the end. Returns { skip, shots, url, browser, open }, where
+ * url and browser are set once `before` has run, and
+ *   open(t, path, ready, contextOptions) is a fresh 1366x768 page at
+ *   url + path once `ready` (a function evaluated in the page) resolves;
+ *   an error the page throws or logs fails test t.
+ */
+export async function browserSuite({ setUp } = {}) {
+  const { chromium, skip } = await chromiumOrSkip();
+  const suite = { skip, shots: skip ? null : artifactDir(), url: null, browser: null };
+  let server = null;
+  before(async () => {
+    if (skip) return;
+    await setUp?.();
+    ({ server, url: suite.url } = await startServer({ port: 0, host: '127.0.0.1' }));
+    suite.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+  });
+  after(async () => {
+    await suite.browser?.close();
+    server?.closeAllConnections?.();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
+  });
+  suite.open = async (t, path, ready, contextOptions = {}) => {
+    const context = await suite.browser.newContext({ viewport: { width: 1366, height: 768 }, ...contextOptions });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    t.after(async () => {
+      await context.close();
+      assert.deepEqual(errors, [], 'no errors in the page');
+    });
+    await page.goto(`${suite.url}${path}`);
+    await page.evaluate(ready);
+    return page;
+  };
+  return suite;
 }
