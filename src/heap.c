@@ -546,7 +546,11 @@ void lm_heap_free(lm_heap_t *h, void *ptr) {
     return;
   lm_off_t s = slab_of(h, p);
   if (s) {
+#ifdef __OPTIMIZE_SIZE__
+    lm_slab_put(h, s, p); /* one copy of it, in slab.c */
+#else
     slab_put(h, s, p);
+#endif
     return;
   }
   if (lm_owner_hook) { /* a tail call: the path without hooks is as before */
@@ -624,7 +628,7 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
   uint32_t have; /* usable bytes now */
   if (s) {
     if (!slab_live(h, s, p)) {
-      slab_put(h, s, p); /* reports what is wrong, changes nothing */
+      lm_slab_refused(h, s, p, slab_index(heap_base(h), s, p));
       return NULL;
     }
     have = word_get(heap_base(h), s + SLAB_SIZE);
@@ -646,7 +650,7 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
     return NULL;
   memcpy(q, ptr, have);
   if (s)
-    slab_put(h, s, p);
+    lm_slab_put(h, s, p);
   else
     lm_block_release(h, b);
   return q;

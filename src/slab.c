@@ -42,6 +42,29 @@ void lm_slab_release(lm_heap_t *h, lm_off_t s) {
   lm_block_release(h, block_from_payload(s));
 }
 
+void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p, int32_t idx) {
+  if (idx < 0)
+    lm_report(LM_REPORT_INVALID_FREE, "pointer is inside a slab but no "
+              "object starts there (interior pointer)", heap_ptr(h, p), 0);
+  else
+    lm_report(LM_REPORT_DOUBLE_FREE, "object is not allocated (double free, "
+              "or never handed out)", heap_ptr(h, p),
+              word_get(heap_base(h), s + SLAB_SIZE));
+}
+
+void lm_slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) { slab_put(h, s, p); }
+
+void lm_slab_was_full(lm_heap_t *h, lm_off_t s) {
+  uintptr_t base = heap_base(h);
+  uint32_t c = word_get(base, s + SLAB_SIZE) >> LM_SLAB_STEP_LOG2;
+  lm_off_t head = h->slabs[c];
+  word_set(base, s + SLAB_NEXT, head);
+  word_set(base, s + SLAB_PREV, 0);
+  if (head)
+    word_set(base, head + SLAB_PREV, s);
+  h->slabs[c] = s;
+}
+
 int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],
                      uint32_t *listed) {
   uintptr_t base = heap_base(h);

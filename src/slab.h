@@ -187,23 +187,23 @@ static inline int slab_live(const lm_heap_t *h, lm_off_t s, lm_off_t p) {
   return idx >= 0 && slab_bit(heap_base(h), s, (uint32_t)idx);
 }
 
+/* slab_put's rare cases, out of line so that its common path stays
+ * short enough to inline into free(): a pointer where no allocated object
+ * starts (reported), and a slab that was full (back on its list) or is
+ * now empty (back to the heap). */
+void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p, int32_t idx);
+void lm_slab_was_full(lm_heap_t *h, lm_off_t s);
+
 /* Frees the object at offset p of slab s. A double free, or a pointer
  * into the slab where no allocated object starts, is reported and changes
  * nothing. O(1). */
-static inline void slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) {
+LM_HOT_INLINE void slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) {
   uintptr_t base = heap_base(h);
   int32_t idx = slab_index(base, s, p);
-  if (idx < 0) {
-    lm_report(LM_REPORT_INVALID_FREE, "pointer is inside a slab but no "
-              "object starts there (interior pointer)", heap_ptr(h, p), 0);
-    return;
-  }
   lm_off_t w = slab_map_word(s, (uint32_t)idx);
-  uint32_t bits = word_get(base, w), bit = 1u << (idx & 31);
-  if (!(bits & bit)) {
-    lm_report(LM_REPORT_DOUBLE_FREE, "object is not allocated (double free, "
-              "or never handed out)", heap_ptr(h, p),
-              word_get(base, s + SLAB_SIZE));
+  uint32_t bits = idx < 0 ? 0 : word_get(base, w), bit = 1u << (idx & 31);
+  if (__builtin_expect(!(bits & bit), 0)) {
+    lm_slab_refused(h, s, p, idx);
     return;
   }
   word_set(base, w, bits & ~bit);
@@ -212,19 +212,14 @@ static inline void slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) {
   word_set(base, s + SLAB_FREE, p);
   uint32_t used = word_get(base, s + SLAB_USED) - 1;
   word_set(base, s + SLAB_USED, used);
-  if (used == 0) {
+  if (__builtin_expect(used == 0, 0))
     lm_slab_release(h, s);
-  } else if (!first && !word_get(base, s + SLAB_BUMP)) {
-    /* It was full: back at its list's head. */
-    uint32_t c = word_get(base, s + SLAB_SIZE) >> LM_SLAB_STEP_LOG2;
-    lm_off_t head = h->slabs[c];
-    word_set(base, s + SLAB_NEXT, head);
-    word_set(base, s + SLAB_PREV, 0);
-    if (head)
-      word_set(base, head + SLAB_PREV, s);
-    h->slabs[c] = s;
-  }
+  else if (__builtin_expect(!first && !word_get(base, s + SLAB_BUMP), 0))
+    lm_slab_was_full(h, s);
 }
+
+/* slab_put, out of line: for the callers off the hot path (realloc). */
+void lm_slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p);
 
 /* Calls fn for every object slot of slab s in address order, with whether
  * it is in use (its map bit). Used by the walker's visitors. */
