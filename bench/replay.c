@@ -32,6 +32,17 @@
  * --latency times every operation separately (one clock read between
  * consecutive operations, so each time includes one clock call) and adds
  * median, p99, p99.9 and max to the report.
+ *
+ * --floor measures what the harness costs with this allocator's layout
+ * but none of its work: the trace is first replayed normally, recording
+ * the address each allocation got; then every address is moved by the
+ * same multiple of 64 KiB into fresh pages taken from sbrk, and the trace
+ * is replayed again, timed, with those addresses and no allocator call
+ * (calloc's zeroing and realloc's copy are done with memset and memmove).
+ * Same stamps, same checks, same first touch of fresh memory: the time a
+ * zero-cost allocator with the same layout would give. Reported as
+ * ns_per_op (mode "floor"), with the first replay's time as
+ * recorded_ns_per_op.
  */
 #define _DEFAULT_SOURCE 1 /* sbrk in wasi-libc and musl unistd.h */
 #include <errno.h>
@@ -161,27 +172,44 @@ static inline void check_zero(size_t index, const unsigned char *p,
 
 static uint64_t live_bytes, peak_live_bytes;
 
+/* How perform() runs: REAL calls the allocator; RECORD also keeps the
+ * address of each allocation in recorded[i]; FLOOR calls no allocator and
+ * takes recorded[i] + shift instead (--floor). perform() is inlined with a
+ * constant mode, so the REAL loop has no trace of the other two. */
+enum mode { REAL, RECORD, FLOOR };
+static unsigned char **recorded;
+static intptr_t shift;
+
+static inline unsigned char *replayed(size_t i) {
+  return recorded[i] ? recorded[i] + shift : NULL;
+}
+
 /* Performs operation `i`; the trace was validated by the loader. */
-static inline void perform(size_t i) {
+static inline __attribute__((always_inline)) void perform(size_t i,
+                                                          enum mode mode) {
   const lm_trace_op_t *o = &trace->ops[i];
   uint32_t id = o->id, size = o->size;
   unsigned char *p;
   switch (o->op) {
   case 'a':
-    p = malloc(size);
+    p = mode == FLOOR ? replayed(i) : malloc(size);
     if (!p && size)
       fail(i, "malloc returned NULL (errno %d)", errno);
     stamp(p, size, id);
     break;
   case 'c':
-    p = calloc(1, size);
+    if (mode == FLOOR) {
+      if ((p = replayed(i)))
+        memset(p, 0, size);
+    } else
+      p = calloc(1, size);
     if (!p && size)
       fail(i, "calloc returned NULL (errno %d)", errno);
     check_zero(i, p, size);
     stamp(p, size, id);
     break;
   case 'm':
-    p = aligned_alloc(o->align, size);
+    p = mode == FLOOR ? replayed(i) : aligned_alloc(o->align, size);
     if (!p && size)
       fail(i, "aligned_alloc returned NULL (errno %d)", errno);
     if ((uintptr_t)p & (o->align - 1))
@@ -192,7 +220,13 @@ static inline void perform(size_t i) {
   case 'r': {
     uint32_t old = sizes[id];
     uint32_t kept = old < size ? old : size;
-    p = realloc(ptrs[id], size);
+    if (mode == FLOOR) {
+      p = replayed(i);
+      if (p != ptrs[id] && ptrs[id])
+        memmove(p, ptrs[id], kept);
+    } else {
+      p = realloc(ptrs[id], size);
+    }
     if (!p && size)
       fail(i, "realloc returned NULL (errno %d)", errno);
     uint8_t s = stamp_of(id);
@@ -213,12 +247,15 @@ static inline void perform(size_t i) {
   case 'f':
   default:
     check_stamps(i, id);
-    free(ptrs[id]);
+    if (mode != FLOOR)
+      free(ptrs[id]);
     live_bytes -= sizes[id];
     ptrs[id] = NULL;
     sizes[id] = 0;
     return;
   }
+  if (mode == RECORD)
+    recorded[i] = p;
   ptrs[id] = p;
   sizes[id] = size;
   live_bytes += size;
@@ -255,17 +292,58 @@ static uint32_t clock_overhead_ns(void) {
   return d[N / 2];
 }
 
+/* --floor's second replay (see the opening comment): the addresses of the
+ * recorded replay, moved into fresh pages, without the allocator. Returns
+ * its time in ns. */
+static uint64_t floor_pass(const lm_trace_t *t) {
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  for (size_t i = 0; i < t->count; i++) {
+    uintptr_t a = (uintptr_t)recorded[i];
+    if (!a)
+      continue;
+    if (a < lo)
+      lo = a;
+    if (a + t->ops[i].size > hi)
+      hi = a + t->ops[i].size;
+  }
+  if (!hi)
+    return 0;
+  lo &= ~(uintptr_t)(WASM_PAGE - 1); /* keeps every address's page offset */
+  uintptr_t region = (uintptr_t)page_get(hi - lo + WASM_PAGE);
+  if (!region) {
+    fprintf(stderr, "replay: sbrk failed for the --floor region\n");
+    exit(1);
+  }
+  shift = (intptr_t)(((region + WASM_PAGE - 1) & ~(uintptr_t)(WASM_PAGE - 1)) -
+                     lo);
+  for (uint32_t id = 0; id < t->ids; id++) {
+    ptrs[id] = NULL;
+    sizes[id] = 0;
+  }
+  live_bytes = 0;
+  uint64_t t0 = now_ns();
+  for (size_t i = 0; i < t->count; i++)
+    perform(i, FLOOR);
+  uint64_t elapsed = now_ns() - t0;
+  for (uint32_t id = 0; id < t->ids; id++)
+    if (ptrs[id])
+      check_stamps(t->count, id);
+  return elapsed;
+}
+
 static void usage(void) {
-  fprintf(stderr, "usage: replay [--latency] <file.trace>\n");
+  fprintf(stderr, "usage: replay [--latency | --floor] <file.trace>\n");
   exit(64);
 }
 
 int main(int argc, char **argv) {
-  int latency = 0;
+  int latency = 0, floor = 0;
   const char *path = NULL;
   for (int a = 1; a < argc; a++) {
-    if (strcmp(argv[a], "--latency") == 0)
+    if (strcmp(argv[a], "--latency") == 0 && !floor)
       latency = 1;
+    else if (strcmp(argv[a], "--floor") == 0 && !latency)
+      floor = 1;
     else if (argv[a][0] == '-' || path)
       usage();
     else
@@ -281,7 +359,8 @@ int main(int argc, char **argv) {
   ptrs = page_get((size_t)t.ids * sizeof *ptrs + 1);
   sizes = page_get((size_t)t.ids * sizeof *sizes + 1);
   uint32_t *times = latency ? page_get(t.count * sizeof *times + 1) : NULL;
-  if (!ptrs || !sizes || (latency && !times)) {
+  recorded = floor ? page_get(t.count * sizeof *recorded + 1) : NULL;
+  if (!ptrs || !sizes || (latency && !times) || (floor && !recorded)) {
     fprintf(stderr, "replay: sbrk failed for the harness tables\n");
     return 1;
   }
@@ -290,15 +369,20 @@ int main(int argc, char **argv) {
   uint32_t pages_start = memory_pages();
   uintptr_t break_start = program_break();
   uint64_t elapsed;
-  if (!latency) {
+  if (floor) {
     uint64_t t0 = now_ns();
     for (size_t i = 0; i < t.count; i++)
-      perform(i);
+      perform(i, RECORD);
+    elapsed = now_ns() - t0;
+  } else if (!latency) {
+    uint64_t t0 = now_ns();
+    for (size_t i = 0; i < t.count; i++)
+      perform(i, REAL);
     elapsed = now_ns() - t0;
   } else {
     uint64_t start = now_ns(), prev = start;
     for (size_t i = 0; i < t.count; i++) {
-      perform(i);
+      perform(i, REAL);
       uint64_t now = now_ns();
       uint64_t d = now - prev;
       times[i] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
@@ -318,6 +402,8 @@ int main(int argc, char **argv) {
     live_end++;
   }
 
+  uint64_t floor_elapsed = floor ? floor_pass(&t) : 0;
+
   printf("{\"trace\":\"%s\",\"allocator\":\"%s\",\"toolchain\":\"%s\","
          "\"mode\":\"%s\",\"ops\":%zu,\"ns_total\":%llu,\"ns_per_op\":%.3f,"
          "\"pages_start\":%u,\"pages_end\":%u,"
@@ -325,9 +411,11 @@ int main(int argc, char **argv) {
          "\"peak_live_bytes\":%llu,\"live_bytes_end\":%llu,"
          "\"live_blocks_end\":%zu",
          t.name, LM_BENCH_ALLOCATOR, TOOLCHAIN,
-         latency ? "latency" : "throughput", t.count,
-         (unsigned long long)elapsed,
-         t.count ? (double)elapsed / (double)t.count : 0.0, pages_start,
+         latency ? "latency" : floor ? "floor" : "throughput", t.count,
+         (unsigned long long)(floor ? floor_elapsed : elapsed),
+         t.count ? (double)(floor ? floor_elapsed : elapsed) / (double)t.count
+                 : 0.0,
+         pages_start,
          pages_end, (unsigned long long)break_start,
          (unsigned long long)break_end, (unsigned long long)peak_live_bytes,
          (unsigned long long)live_bytes, live_end);
@@ -339,6 +427,9 @@ int main(int argc, char **argv) {
            percentile(times, t.count, 0.99), percentile(times, t.count, 0.999),
            times[t.count - 1]);
   }
+  if (floor)
+    printf(",\"recorded_ns_per_op\":%.3f",
+           t.count ? (double)elapsed / (double)t.count : 0.0);
   printf(",\"ok\":true}\n");
   return 0;
 }

@@ -2,7 +2,7 @@
 // writes the comparison.
 //
 //   node bench/run.mjs [--reps 5] [--traces a,b] [--quick] [--no-build]
-//                      [--no-latency] [--no-synthetic] [--no-size]
+//                      [--no-latency] [--no-floor] [--no-synthetic] [--no-size]
 //                      [--seed 1] [--out bench/results] [--hardening]
 //
 // 1. Runs bench/build.sh (which rebuilds only what is stale) and uses every
@@ -12,14 +12,20 @@
 //    build/bench/synthetic/, each only when missing or out of date.
 // 3. For each trace, `reps` rounds; round r runs every build once, as a
 //    fresh process, in an order rotated by r (A B C D E, then B C D E A, ...)
-//    so drift in machine load spreads evenly. Then one --latency run per
-//    build (a separate pass: clock reads per operation slow the replay).
+//    so drift in machine load spreads evenly, then every build once more
+//    with --floor (replay.c: the harness alone, replaying the addresses
+//    that build's allocator gave, in fresh pages, without calling it).
+//    Then one --latency run per build (a separate pass: clock reads per
+//    operation slow the replay).
 // 4. Reports per trace: median ns/op (and the min-max spread over the
 //    rounds), speedup against dlmalloc of the same toolchain
 //    (dlmalloc_ns / x_ns, > 1 is faster), heap growth in 64 KiB pages and
 //    its ratio to dlmalloc's, memory pages at the end, peak live bytes, and
-//    the latency pass's p50 / p99.9 / max. Then the geometric mean of the
-//    speedups and of the heap ratios over the traces.
+//    the latency pass's p50 / p99.9 / max; the floor (median of the
+//    --floor runs) and the allocator's own share (ns/op minus floor). Then
+//    the geometric mean of the speedups and of the heap ratios over the
+//    traces, and the "Harness floor" table: what a zero-cost allocator
+//    with dlmalloc's layout would score, and what 1.5x asks of lmalloc.
 //    Written to <out>/latest.md, <out>/latest.json and the chart
 //    <out>/latest.svg (bench/chart.mjs), and printed.
 // 5. Unless --quick or --no-size: bench/size.sh (code size of a module
@@ -72,13 +78,13 @@ const BASELINE = 'dlmalloc';
 
 function parseArgs(argv) {
   const o = {
-    reps: 5, traces: null, quick: false, build: true, latency: true,
+    reps: 5, traces: null, quick: false, build: true, latency: true, floor: true,
     synthetic: true, size: true, seed: 1, out: null, hardening: false,
   };
   const usage = () => {
     console.error('usage: node bench/run.mjs [--reps N] [--traces a,b] [--quick] [--no-build]\n' +
-      '                       [--no-latency] [--no-synthetic] [--no-size] [--seed N] [--out DIR]\n' +
-      '                       [--hardening]');
+      '                       [--no-latency] [--no-floor] [--no-synthetic] [--no-size] [--seed N]\n' +
+      '                       [--out DIR] [--hardening]');
     process.exit(64);
   };
   let repsGiven = false;
@@ -90,6 +96,7 @@ function parseArgs(argv) {
     else if (a === '--quick') o.quick = true;
     else if (a === '--no-build') o.build = false;
     else if (a === '--no-latency') o.latency = false;
+    else if (a === '--no-floor') o.floor = false;
     else if (a === '--no-synthetic') o.synthetic = false;
     else if (a === '--no-size') o.size = false;
     else if (a === '--seed') o.seed = Number(value());
@@ -160,12 +167,13 @@ async function prepareTraces(opts) {
   return list;
 }
 
-function runOne(build, trace, latency) {
+// mode: 'throughput', 'latency' or 'floor' (replay.c's --latency, --floor).
+function runOne(build, trace, mode = 'throughput') {
   const file = join(buildDir, build.file);
   const args = build.file.endsWith('.wasm')
     ? [...nodeFlags, join(here, 'wasi-run.mjs'), file]
     : [...nodeFlags, file];
-  if (latency) args.push('--latency');
+  if (mode !== 'throughput') args.push(`--${mode}`);
   args.push(trace.path);
   const t0 = Date.now();
   const r = spawnSync(process.execPath, args, {
@@ -180,7 +188,7 @@ function runOne(build, trace, latency) {
     : r.signal ? `killed by ${r.signal}`
     : `exit ${r.status}`;
   return {
-    ok: false, trace: trace.name, build: build.key, mode: latency ? 'latency' : 'throughput',
+    ok: false, trace: trace.name, build: build.key, mode,
     error: `${why}: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`, wall_ms: wall,
   };
 }
@@ -195,7 +203,7 @@ const geomean = (xs) => (xs.length ? Math.exp(xs.reduce((a, x) => a + Math.log(x
 const PAGE = 65536;
 
 // Per (trace, build): the numbers the tables show, from the raw runs.
-function summarize(trace, build, runs, lat) {
+function summarize(trace, build, runs, lat, floors = []) {
   const ok = runs.filter((r) => r.ok);
   const s = { trace: trace.name, build: build.key, toolchain: build.toolchain, allocator: build.allocator,
     runs: runs.length, ok_runs: ok.length, errors: runs.filter((r) => !r.ok).map((r) => r.error) };
@@ -213,6 +221,12 @@ function summarize(trace, build, runs, lat) {
     s.pages_start = median(ok.map((r) => r.pages_start));
     s.peak_live_bytes = ok[0].peak_live_bytes;
   }
+  const floorOk = floors.filter((r) => r.ok);
+  if (floorOk.length) {
+    s.floor_ns = median(floorOk.map((r) => r.ns_per_op));
+    if (s.ns_per_op != null) s.own_ns = s.ns_per_op - s.floor_ns;
+  }
+  for (const r of floors) if (!r.ok) s.errors.push(r.error);
   if (lat && lat.ok) {
     for (const k of ['p50_ns', 'p99_ns', 'p999_ns', 'max_ns', 'clock_ns']) s[k] = lat[k];
   } else if (lat) {
@@ -236,16 +250,16 @@ const fmtMiB = (b) => (b == null ? '-' : `${(b / 1048576).toFixed(2)} MiB`);
 const fmtNs = (x) => (x == null ? '-' : x >= 100000 ? `${(x / 1000).toFixed(0)} µs` : `${Math.round(x)}`);
 
 function traceTable(rows) {
-  const head = '| allocator | ns/op (median) | min-max | speedup vs dlmalloc | heap pages | heap vs dlmalloc | pages at end | p50 ns | p99.9 ns | max |';
-  const sep = '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
+  const head = '| allocator | ns/op (median) | min-max | speedup vs dlmalloc | floor ns/op | own ns/op | heap pages | heap vs dlmalloc | pages at end | p50 ns | p99.9 ns | max |';
+  const sep = '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
   const lines = [head, sep];
   for (const r of rows) {
     if (!r.ok_runs) {
-      lines.push(`| ${r.build} | FAILED | | | | | | | | |`);
+      lines.push(`| ${r.build} | FAILED | | | | | | | | | | |`);
       continue;
     }
     lines.push(`| ${r.build} | ${fmt(r.ns_per_op)} | ${fmt(r.ns_min)}-${fmt(r.ns_max)} | ` +
-      `${r.speedup ? `${fmt(r.speedup, 2)}x` : '-'} | ${fmtInt(r.heap_pages)} | ` +
+      `${r.speedup ? `${fmt(r.speedup, 2)}x` : '-'} | ${fmt(r.floor_ns)} | ${fmt(r.own_ns)} | ${fmtInt(r.heap_pages)} | ` +
       `${r.heap_ratio ? fmt(r.heap_ratio, 3) : '-'} | ${fmtInt(r.pages_end)} | ` +
       `${fmtNs(r.p50_ns)} | ${fmtNs(r.p999_ns)} | ${fmtNs(r.max_ns)} |`);
   }
@@ -263,6 +277,45 @@ function summaryTable(byBuild, kinds) {
       kinds.map((k) => (v[k].heap ? fmt(v[k].heap, 3) : '-')).join(' | ') + ` | ${v.failed} |`);
   }
   return lines.join('\n');
+}
+
+// The harness floor against the 1.5x target, per toolchain and program
+// trace: dlmalloc's ns/op over the floor of dlmalloc's own layout is the
+// speedup a zero-cost allocator laying blocks out as dlmalloc does would
+// show (the ceiling); own ns/op (ns/op minus the build's floor) compares
+// the allocators' own work; and 1.5x needs lmalloc's ns/op at dlmalloc's
+// over 1.5, that is an own share of at most that minus lmalloc's floor.
+function floorSection(rows, traces) {
+  const out = [];
+  for (const tc of [...new Set(rows.map((r) => r.toolchain))]) {
+    for (const t of traces.filter((x) => x.kind === 'program')) {
+      const dl = rows.find((r) => r.trace === t.name && r.toolchain === tc && r.allocator === BASELINE);
+      const lm = rows.find((r) => r.trace === t.name && r.toolchain === tc && r.allocator === 'lmalloc');
+      if (!dl?.floor_ns || !lm?.floor_ns || !dl.ns_per_op || !lm.ns_per_op) continue;
+      out.push({ trace: t.name, toolchain: tc, dl_ns: dl.ns_per_op, dl_floor: dl.floor_ns,
+        ceiling: dl.ns_per_op / dl.floor_ns, dl_own: dl.own_ns, lm_own: lm.own_ns,
+        own_speedup: dl.own_ns / lm.own_ns, lm_own_for_target: dl.ns_per_op / 1.5 - lm.floor_ns });
+    }
+  }
+  if (!out.length) return null;
+  const md = ['## Harness floor (program traces)', '',
+    'Every build also runs `--floor`: the same replay with the addresses its allocator gave, moved into ' +
+    'fresh pages, and no allocator call (bench/replay.c). That is the cost of the harness\'s stamping, ' +
+    'checking and first touch of memory with that layout. **ceiling**: dlmalloc\'s ns/op over the floor ' +
+    'of its own layout, the speedup a zero-cost allocator with that layout would show. **own**: ns/op ' +
+    'minus the build\'s floor. **own for 1.5x**: lmalloc\'s own share that would make it 1.5x dlmalloc.', '',
+    '| toolchain | trace | dlmalloc ns/op | dlmalloc floor | ceiling | dlmalloc own | lmalloc own | own speedup | lmalloc own for 1.5x |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|'];
+  for (const r of out) {
+    md.push(`| ${r.toolchain} | ${r.trace} | ${fmt(r.dl_ns)} | ${fmt(r.dl_floor)} | ${fmt(r.ceiling, 2)}x | ` +
+      `${fmt(r.dl_own)} | ${fmt(r.lm_own)} | ${fmt(r.own_speedup, 2)}x | ${fmt(r.lm_own_for_target)} |`);
+  }
+  for (const tc of [...new Set(out.map((r) => r.toolchain))]) {
+    const mine = out.filter((r) => r.toolchain === tc);
+    md.push(`| **${tc}** | **geomean** | | | **${fmt(geomean(mine.map((r) => r.ceiling)), 2)}x** | | | ` +
+      `**${fmt(geomean(mine.map((r) => r.own_speedup)), 2)}x** | |`);
+  }
+  return { md: md.join('\n'), rows: out };
 }
 
 // What the release library's hardening costs: lmalloc's median ns/op over
@@ -304,32 +357,41 @@ async function main() {
   const traces = await prepareTraces(opts);
   console.error(`builds: ${builds.map((b) => b.key).join(', ')}`);
   console.error(`traces: ${traces.map((t) => t.name).join(', ')}; ${opts.reps} round(s)` +
-    (opts.latency ? ' + 1 latency pass' : ''));
+    (opts.floor ? ', each with a floor run' : '') + (opts.latency ? ' + 1 latency pass' : ''));
 
   const raw = [];
   const rows = [];
   for (const trace of traces) {
     const runs = new Map(builds.map((b) => [b.key, []]));
+    const floors = new Map(builds.map((b) => [b.key, []]));
     for (let rep = 0; rep < opts.reps; rep++) {
       const order = builds.map((_, i) => builds[(i + rep) % builds.length]);
       for (const b of order) {
-        const r = runOne(b, trace, false);
+        const r = runOne(b, trace);
         r.rep = rep;
         raw.push({ build: b.key, ...r });
         runs.get(b.key).push(r);
         if (!r.ok) console.error(`  ${trace.name} ${b.key}: ${r.error}`);
       }
+      if (!opts.floor) continue;
+      for (const b of order) {
+        const r = runOne(b, trace, 'floor');
+        r.rep = rep;
+        raw.push({ build: b.key, ...r });
+        floors.get(b.key).push(r);
+        if (!r.ok) console.error(`  ${trace.name} ${b.key} --floor: ${r.error}`);
+      }
     }
     const lat = new Map();
     if (opts.latency) {
       for (const b of builds) {
-        const r = runOne(b, trace, true);
+        const r = runOne(b, trace, 'latency');
         raw.push({ build: b.key, ...r });
         lat.set(b.key, r);
         if (!r.ok) console.error(`  ${trace.name} ${b.key} --latency: ${r.error}`);
       }
     }
-    const traceRows = builds.map((b) => summarize(trace, b, runs.get(b.key), lat.get(b.key)));
+    const traceRows = builds.map((b) => summarize(trace, b, runs.get(b.key), lat.get(b.key), floors.get(b.key)));
     addRatios(traceRows);
     for (const r of traceRows) r.kind = trace.kind;
     rows.push(...traceRows);
@@ -373,7 +435,7 @@ async function main() {
   const meta = {
     date: new Date().toISOString(), node: process.version, node_flags: nodeFlags,
     cpus: cpus().length, cpu_model: cpus()[0]?.model, loadavg_end: loadavg(),
-    reps: opts.reps, latency: opts.latency, synthetic_seed: opts.synthetic ? opts.seed : null,
+    reps: opts.reps, latency: opts.latency, floor: opts.floor, synthetic_seed: opts.synthetic ? opts.seed : null,
     builds: builds.map((b) => b.key), traces: traces.map((t) => t.name), seconds,
   };
 
@@ -391,6 +453,9 @@ async function main() {
   md.push('- **heap pages**: 64 KiB pages the program break moved during the replay (memory the allocator ' +
     'took); **heap vs dlmalloc** < 1 is smaller. **pages at end**: whole memory size (harness included; ' +
     'Emscripten over-grows memory by up to 20%).');
+  md.push('- **floor ns/op**: median of the --floor runs (one per round): the harness replaying the addresses ' +
+    'this build\'s allocator gave, in fresh pages, without calling it. **own ns/op**: ns/op minus floor, the ' +
+    'allocator\'s own share. See "Harness floor" below.');
   md.push('- **p50 / p99.9 / max**: per-operation times from a separate --latency run; each includes one clock ' +
     'read (median clock cost is given per trace).', '');
   md.push('## Summary (geometric means over traces)', '', summaryTable(byBuild, kinds), '');
@@ -409,6 +474,8 @@ async function main() {
     for (const r of traceRows) for (const e of r.errors) md.push(`- **${r.build} failed**: ${e}`);
     if (traceRows.some((r) => r.errors.length)) md.push('');
   }
+  const floor = opts.floor ? floorSection(rows, traces) : null;
+  if (floor) md.push(floor.md, '');
   const hardening = opts.hardening ? hardeningCost(rows, traces) : null;
   if (hardening) md.push(hardening.md, '');
   if (size) md.push(size.md.replace(/^# /, '## '));
@@ -417,7 +484,7 @@ async function main() {
   writeFileSync(join(opts.out, 'latest.md'), text);
   writeFileSync(join(opts.out, 'latest.json'), JSON.stringify({
     meta, summary: Object.fromEntries(byBuild), results: rows, size: size ? size.rows : null,
-    hardening: hardening ? hardening.rows : null, runs: raw,
+    hardening: hardening ? hardening.rows : null, floor: floor ? floor.rows : null, runs: raw,
   }, null, 1));
   writeFileSync(join(opts.out, 'latest.svg'), chartSvg(rows));
   process.stdout.write(text);
