@@ -19,6 +19,8 @@ import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
+import { isMain } from './is-main.mjs';
+
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const MIME_TYPES = {
@@ -200,17 +202,7 @@ export function startServer({
   });
 }
 
-function isMain() {
-  if (!process.argv[1]) return false;
-  try {
-    return realpathSync(process.argv[1]) ===
-      realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMain(import.meta.url)) {
   try {
     const { server, url } = await startServer();
     console.log(`lmalloc playground: ${url}  (Ctrl-C to stop)`);

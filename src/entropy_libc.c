@@ -26,20 +26,16 @@ static uint32_t read_entropy(void) {
   return v;
 }
 
+/* The bits read at start-up; 0 once taken (or if none could be read:
+ * the first heap then reads its own). */
 static uint32_t early;
-static int have_early;
 
 __attribute__((constructor)) static void read_early(void) {
   early = read_entropy();
-  have_early = 1;
 }
 
 uint32_t lm_pages_entropy(void) {
-  if (have_early) {
-    uint32_t v = early;
-    have_early = 0;
-    early = 0; /* a heap's key is kept in its heap only */
-    return v;
-  }
-  return read_entropy();
+  uint32_t v = early;
+  early = 0; /* a heap's key is kept in its heap only */
+  return v ? v : read_entropy();
 }

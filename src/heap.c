@@ -546,11 +546,7 @@ void lm_heap_free(lm_heap_t *h, void *ptr) {
     return;
   lm_off_t s = slab_of(h, p);
   if (s) {
-#ifdef __OPTIMIZE_SIZE__
-    lm_slab_put(h, s, p); /* one copy of it, in slab.c */
-#else
-    slab_put(h, s, p);
-#endif
+    slab_free(h, s, p);
     return;
   }
   if (lm_owner_hook) { /* a tail call: the path without hooks is as before */

@@ -221,6 +221,15 @@ LM_HOT_INLINE void slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) {
 /* slab_put, out of line: for the callers off the hot path (realloc). */
 void lm_slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p);
 
+/* What free() calls for a slab object: slab_put inlined when built for
+ * speed, the one out-of-line copy when built for size (-Os, -Oz: see
+ * LM_HOT_INLINE in block.h). */
+#ifdef __OPTIMIZE_SIZE__
+#define slab_free lm_slab_put
+#else
+#define slab_free slab_put
+#endif
+
 /* Calls fn for every object slot of slab s in address order, with whether
  * it is in use (its map bit). Used by the walker's visitors. */
 typedef int (*lm_slab_object_fn)(lm_heap_t *h, lm_off_t obj, uint32_t size,

@@ -20,11 +20,12 @@
 // node's fast-call path keeps a stale view of memory after memory.grow and
 // can abort the process or drop output; the wrapper takes the slow path.
 
-import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+
+import { isMain } from '../scripts/is-main.mjs';
 
 // Exit status after a trap: what a native program killed by SIGABRT reports.
 export const TRAP_EXIT_CODE = 134;
@@ -216,16 +217,6 @@ async function main() {
   }
 }
 
-function isMain() {
-  if (!process.argv[1]) return false;
-  try {
-    return realpathSync(process.argv[1]) ===
-      realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-const invokedAsMain = isMain();
-if (invokedAsMain) {
+if (isMain(import.meta.url)) {
   process.exitCode = await main();
 }

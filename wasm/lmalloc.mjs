@@ -84,39 +84,28 @@ const FINDING_OPS = new Set(['check', 'flushQuarantine']);
 // Errors
 // ---------------------------------------------------------------------------
 
-/** Base class of every error lmalloc throws on purpose. */
+/** Base class of every error lmalloc throws on purpose. The second
+ * argument's fields (what each subclass documents) become the error's
+ * own properties. */
 export class LmallocError extends Error {
-  constructor(message, options) {
-    super(message, options);
+  constructor(message, fields) {
+    super(message);
     this.name = new.target.name;
+    Object.assign(this, fields);
   }
 }
 
-/** Out of memory: the heap could not grow to serve the request. */
-export class AllocationError extends LmallocError {
-  constructor(message, { requestedSize, heapSize }) {
-    super(message);
-    this.requestedSize = requestedSize;
-    this.heapSize = heapSize;
-  }
-}
+/** Out of memory: the heap could not grow to serve the request. Fields:
+ * requestedSize, heapSize. */
+export class AllocationError extends LmallocError {}
 
-/** A size that is not an integer from 0 to 2^32 - 1. */
-export class InvalidSizeError extends LmallocError {
-  constructor(message, { size }) {
-    super(message);
-    this.size = size;
-  }
-}
+/** A size that is not an integer from 0 to 2^32 - 1. Field: size. */
+export class InvalidSizeError extends LmallocError {}
 
 /** An alignment that is not a power of two from 1 to 2^30, or a typed
- * view at an address that is not a multiple of its element size. */
-export class InvalidAlignmentError extends LmallocError {
-  constructor(message, { alignment }) {
-    super(message);
-    this.alignment = alignment;
-  }
-}
+ * view at an address that is not a multiple of its element size. Field:
+ * alignment. */
+export class InvalidAlignmentError extends LmallocError {}
 
 // The errors made from a report of the C library carry what it knows of
 // the block (lm_report_t): its requested size, allocation and free
@@ -124,8 +113,7 @@ export class InvalidAlignmentError extends LmallocError {
 // where it is not known (the release build knows only some sizes).
 class BlockError extends LmallocError {
   constructor(message, { ptr, size, allocSeq, freeSeq, offset }) {
-    super(message);
-    Object.assign(this, { ptr, size, allocSeq, freeSeq, offset });
+    super(message, { ptr, size, allocSeq, freeSeq, offset });
   }
 }
 
@@ -153,21 +141,12 @@ export class OverflowError extends BlockError {
 /** The C core found its metadata broken (an overflow or a write after
  * free rewrote a header, footer or free-list link). The call that found
  * it changed nothing that can be trusted; the heap then refuses every
- * call but check(), stats() and blocks(). */
-export class HeapCorruptionError extends LmallocError {
-  constructor(message, { address }) {
-    super(message);
-    this.address = address;
-  }
-}
+ * call but check(), stats() and blocks(). Field: address. */
+export class HeapCorruptionError extends LmallocError {}
 
-/** A call on a heap or an arena after its destroy(). */
-export class DestroyedError extends LmallocError {
-  constructor(message, { what }) {
-    super(message);
-    this.what = what; // 'heap' or 'arena'
-  }
-}
+/** A call on a heap or an arena after its destroy(). Field: what ('heap'
+ * or 'arena'). */
+export class DestroyedError extends LmallocError {}
 
 // ---------------------------------------------------------------------------
 // Validation (before any wasm call)

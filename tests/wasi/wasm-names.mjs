@@ -16,9 +16,10 @@
 //
 // As a library: import { functionNames } from './wasm-names.mjs'.
 
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import process from 'node:process';
-import { fileURLToPath } from 'node:url';
+
+import { isMain } from '../../scripts/is-main.mjs';
 
 // Unsigned LEB128 at bytes[pos]: [value, next position].
 function readU32(bytes, pos) {
@@ -140,15 +141,7 @@ function main(argv) {
   return failed ? 1 : 0;
 }
 
-function isMain() {
-  try {
-    return realpathSync(process.argv[1]) ===
-      realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-if (isMain()) {
+if (isMain(import.meta.url)) {
   try {
     process.exitCode = main(process.argv.slice(2));
   } catch (err) {
