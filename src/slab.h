@@ -93,17 +93,20 @@ static inline uint32_t slab_check_value(const lm_heap_t *h, lm_off_t s) {
 }
 
 /* If payload offset p is a slab object's, its slab; else 0. A slab is
- * recognised by two words: its block header (SLAB flag, size
- * LM_SLAB_SIZE) and its check word, keyed to this heap. The caller has
- * checked that p lies inside the heap. O(1). */
+ * recognised by two words: its check word, keyed to this heap, and its
+ * block header (SLAB flag, size LM_SLAB_SIZE). The check word is read
+ * first: it lies in p's own 4 KiB page, while the header lies in the page
+ * below, which for a large block may be memory nobody has touched yet
+ * (reading it would fault that page in: bench syn-large took 5,200 such
+ * faults in 30,000 operations). The caller has checked that p lies
+ * inside the heap. O(1). */
 static inline lm_off_t slab_of(const lm_heap_t *h, lm_off_t p) {
   lm_off_t s = p & ~(LM_SLAB_SIZE - 1);
-  if (s == p || s < h->lo + LM_SPAN_HEADER + LM_HEADER_SIZE)
+  if (s == p || s < h->lo + LM_SPAN_HEADER + LM_HEADER_SIZE ||
+      word_get(heap_base(h), s + SLAB_CHECK) != slab_check_value(h, s))
     return 0;
   uint32_t hdr = hdr_get(heap_base(h), s - LM_HEADER_SIZE) & ~LM_PREV_FREE;
-  if (hdr != (LM_SLAB_SIZE | LM_SLAB))
-    return 0;
-  return word_get(heap_base(h), s + SLAB_CHECK) == slab_check_value(h, s) ? s : 0;
+  return hdr == (LM_SLAB_SIZE | LM_SLAB) ? s : 0;
 }
 
 /* Index of the object at offset p of slab s, or -1 if no object of s
