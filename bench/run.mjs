@@ -56,6 +56,10 @@ import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 
 import { WORKLOADS, generate } from './gen-synthetic.mjs';
+import {
+  PAGE, addRatios, fmt, fmtInt, fmtMiB, floorSection, hardeningCost, summarize,
+  summarizeBuilds, summaryTable, traceTable,
+} from './tables.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -74,7 +78,6 @@ const BUILDS = [
   { key: 'wasi/lmalloc-unhardened', toolchain: 'wasi', allocator: 'lmalloc-unhardened',
     file: 'replay-lmalloc-unhardened.wasm', only: 'hardening' },
 ];
-const BASELINE = 'dlmalloc';
 
 function parseArgs(argv) {
   const o = {
@@ -193,155 +196,6 @@ function runOne(build, trace, mode = 'throughput') {
   };
 }
 
-const median = (xs) => {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const geomean = (xs) => (xs.length ? Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length) : null);
-const PAGE = 65536;
-
-// Per (trace, build): the numbers the tables show, from the raw runs.
-function summarize(trace, build, runs, lat, floors = []) {
-  const ok = runs.filter((r) => r.ok);
-  const s = { trace: trace.name, build: build.key, toolchain: build.toolchain, allocator: build.allocator,
-    runs: runs.length, ok_runs: ok.length, errors: runs.filter((r) => !r.ok).map((r) => r.error) };
-  if (ok.length) {
-    const ns = ok.map((r) => r.ns_per_op);
-    s.ns_per_op = median(ns);
-    s.ns_min = Math.min(...ns);
-    s.ns_max = Math.max(...ns);
-    s.ops = ok[0].ops;
-    // Heap growth during the replay: the program break moved by the
-    // allocator (on WASI the break is the memory size; on Emscripten it is
-    // sbrk's pointer, which ignores the glue's over-allocation of memory).
-    s.heap_pages = median(ok.map((r) => Math.ceil((r.break_end - r.break_start) / PAGE)));
-    s.pages_end = median(ok.map((r) => r.pages_end));
-    s.pages_start = median(ok.map((r) => r.pages_start));
-    s.peak_live_bytes = ok[0].peak_live_bytes;
-  }
-  const floorOk = floors.filter((r) => r.ok);
-  if (floorOk.length) {
-    s.floor_ns = median(floorOk.map((r) => r.ns_per_op));
-    if (s.ns_per_op != null) s.own_ns = s.ns_per_op - s.floor_ns;
-  }
-  for (const r of floors) if (!r.ok) s.errors.push(r.error);
-  if (lat && lat.ok) {
-    for (const k of ['p50_ns', 'p99_ns', 'p999_ns', 'max_ns', 'clock_ns']) s[k] = lat[k];
-  } else if (lat) {
-    s.errors.push(lat.error);
-  }
-  return s;
-}
-
-function addRatios(rows) {
-  for (const r of rows) {
-    const base = rows.find((b) => b.toolchain === r.toolchain && b.allocator === BASELINE);
-    if (base && base.ns_per_op && r.ns_per_op) r.speedup = base.ns_per_op / r.ns_per_op;
-    if (base && base.ns_min && r.ns_min) r.speedup_min = base.ns_min / r.ns_min;
-    if (base && base.heap_pages && r.heap_pages != null) r.heap_ratio = r.heap_pages / base.heap_pages;
-  }
-}
-
-const fmt = (x, d = 1) => (x == null || Number.isNaN(x) ? '-' : x.toFixed(d));
-const fmtInt = (x) => (x == null ? '-' : Math.round(x).toLocaleString('en-US'));
-const fmtMiB = (b) => (b == null ? '-' : `${(b / 1048576).toFixed(2)} MiB`);
-const fmtNs = (x) => (x == null ? '-' : x >= 100000 ? `${(x / 1000).toFixed(0)} µs` : `${Math.round(x)}`);
-
-function traceTable(rows) {
-  const head = '| allocator | ns/op (median) | min-max | speedup vs dlmalloc | floor ns/op | own ns/op | heap pages | heap vs dlmalloc | pages at end | p50 ns | p99.9 ns | max |';
-  const sep = '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
-  const lines = [head, sep];
-  for (const r of rows) {
-    if (!r.ok_runs) {
-      lines.push(`| ${r.build} | FAILED | | | | | | | | | | |`);
-      continue;
-    }
-    lines.push(`| ${r.build} | ${fmt(r.ns_per_op)} | ${fmt(r.ns_min)}-${fmt(r.ns_max)} | ` +
-      `${r.speedup ? `${fmt(r.speedup, 2)}x` : '-'} | ${fmt(r.floor_ns)} | ${fmt(r.own_ns)} | ${fmtInt(r.heap_pages)} | ` +
-      `${r.heap_ratio ? fmt(r.heap_ratio, 3) : '-'} | ${fmtInt(r.pages_end)} | ` +
-      `${fmtNs(r.p50_ns)} | ${fmtNs(r.p999_ns)} | ${fmtNs(r.max_ns)} |`);
-  }
-  return lines.join('\n');
-}
-
-function summaryTable(byBuild, kinds) {
-  const lines = ['| allocator | ' + kinds.map((k) => `speedup (${k})`).join(' | ') +
-    ' | speedup of fastest runs (all) | ' +
-    kinds.map((k) => `heap vs dlmalloc (${k})`).join(' | ') + ' | traces failed |',
-  '|---|' + kinds.map(() => '--:|').join('') + '--:|' + kinds.map(() => '--:|').join('') + '--:|'];
-  for (const [key, v] of byBuild) {
-    lines.push(`| ${key} | ` + kinds.map((k) => (v[k].speedup ? `${fmt(v[k].speedup, 3)}x` : '-')).join(' | ') +
-      ` | ${v.all.speedup_min ? `${fmt(v.all.speedup_min, 3)}x` : '-'} | ` +
-      kinds.map((k) => (v[k].heap ? fmt(v[k].heap, 3) : '-')).join(' | ') + ` | ${v.failed} |`);
-  }
-  return lines.join('\n');
-}
-
-// The harness floor against the 1.5x target, per toolchain and program
-// trace: dlmalloc's ns/op over the floor of dlmalloc's own layout is the
-// speedup a zero-cost allocator laying blocks out as dlmalloc does would
-// show (the ceiling); own ns/op (ns/op minus the build's floor) compares
-// the allocators' own work; and 1.5x needs lmalloc's ns/op at dlmalloc's
-// over 1.5, that is an own share of at most that minus lmalloc's floor.
-function floorSection(rows, traces) {
-  const out = [];
-  for (const tc of [...new Set(rows.map((r) => r.toolchain))]) {
-    for (const t of traces.filter((x) => x.kind === 'program')) {
-      const dl = rows.find((r) => r.trace === t.name && r.toolchain === tc && r.allocator === BASELINE);
-      const lm = rows.find((r) => r.trace === t.name && r.toolchain === tc && r.allocator === 'lmalloc');
-      if (!dl?.floor_ns || !lm?.floor_ns || !dl.ns_per_op || !lm.ns_per_op) continue;
-      out.push({ trace: t.name, toolchain: tc, dl_ns: dl.ns_per_op, dl_floor: dl.floor_ns,
-        ceiling: dl.ns_per_op / dl.floor_ns, dl_own: dl.own_ns, lm_own: lm.own_ns,
-        own_speedup: dl.own_ns / lm.own_ns, lm_own_for_target: dl.ns_per_op / 1.5 - lm.floor_ns });
-    }
-  }
-  if (!out.length) return null;
-  const md = ['## Harness floor (program traces)', '',
-    'Every build also runs `--floor`: the same replay with the addresses its allocator gave, moved into ' +
-    'fresh pages, and no allocator call (bench/replay.c). That is the cost of the harness\'s stamping, ' +
-    'checking and first touch of memory with that layout. **ceiling**: dlmalloc\'s ns/op over the floor ' +
-    'of its own layout, the speedup a zero-cost allocator with that layout would show. **own**: ns/op ' +
-    'minus the build\'s floor. **own for 1.5x**: lmalloc\'s own share that would make it 1.5x dlmalloc.', '',
-    '| toolchain | trace | dlmalloc ns/op | dlmalloc floor | ceiling | dlmalloc own | lmalloc own | own speedup | lmalloc own for 1.5x |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|'];
-  for (const r of out) {
-    md.push(`| ${r.toolchain} | ${r.trace} | ${fmt(r.dl_ns)} | ${fmt(r.dl_floor)} | ${fmt(r.ceiling, 2)}x | ` +
-      `${fmt(r.dl_own)} | ${fmt(r.lm_own)} | ${fmt(r.own_speedup, 2)}x | ${fmt(r.lm_own_for_target)} |`);
-  }
-  for (const tc of [...new Set(out.map((r) => r.toolchain))]) {
-    const mine = out.filter((r) => r.toolchain === tc);
-    md.push(`| **${tc}** | **geomean** | | | **${fmt(geomean(mine.map((r) => r.ceiling)), 2)}x** | | | ` +
-      `**${fmt(geomean(mine.map((r) => r.own_speedup)), 2)}x** | |`);
-  }
-  return { md: md.join('\n'), rows: out };
-}
-
-// What the release library's hardening costs: lmalloc's median ns/op over
-// that of the same sources built with -DLM_HARDEN=0, per trace, and the
-// geometric mean over the program traces (the issue's budget: 5%).
-function hardeningCost(rows, traces) {
-  const out = [];
-  for (const t of traces) {
-    const hard = rows.find((r) => r.trace === t.name && r.build === 'wasi/lmalloc');
-    const soft = rows.find((r) => r.trace === t.name && r.build === 'wasi/lmalloc-unhardened');
-    if (!hard?.ns_per_op || !soft?.ns_per_op) continue;
-    out.push({ trace: t.name, kind: t.kind, hardened: hard.ns_per_op, unhardened: soft.ns_per_op,
-      cost: hard.ns_per_op / soft.ns_per_op - 1 });
-  }
-  const program = out.filter((r) => r.kind === 'program');
-  const mean = program.length ? geomean(program.map((r) => 1 + r.cost)) - 1 : null;
-  const pct = (x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
-  const md = ['## Hardening cost (wasi)', '',
-    'lmalloc as shipped against the same sources built with `-DLM_HARDEN=0` (links and footers ' +
-    'unmasked, no checks of free-block metadata), interleaved in the same rounds.', '',
-    '| trace | hardened ns/op | unhardened ns/op | cost |', '|---|--:|--:|--:|',
-    ...out.map((r) => `| ${r.trace} | ${fmt(r.hardened)} | ${fmt(r.unhardened)} | ${pct(r.cost)} |`)];
-  if (mean !== null) md.push(`| **geomean (program traces)** | | | **${pct(mean)}** |`);
-  return { md: md.join('\n'), rows: out, geomean: mean };
-}
-
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
@@ -402,20 +256,7 @@ async function main() {
   // Geometric means per build, separately for program traces, synthetic
   // workloads and all together.
   const kinds = ['program', 'synthetic', 'all'].filter((k) => k === 'all' || traces.some((t) => t.kind === k));
-  const byBuild = new Map();
-  for (const b of builds) {
-    const mine = rows.filter((r) => r.build === b.key);
-    const v = { failed: mine.filter((r) => r.errors.length).length };
-    for (const k of kinds) {
-      const sel = mine.filter((r) => k === 'all' || r.kind === k);
-      v[k] = {
-        speedup: geomean(sel.filter((r) => r.speedup).map((r) => r.speedup)),
-        speedup_min: geomean(sel.filter((r) => r.speedup_min).map((r) => r.speedup_min)),
-        heap: geomean(sel.filter((r) => r.heap_ratio).map((r) => r.heap_ratio)),
-      };
-    }
-    byBuild.set(b.key, v);
-  }
+  const byBuild = summarizeBuilds(rows, builds.map((b) => b.key), kinds);
 
   // Code size (bench/size.sh writes size.md and size.json next to ours).
   let size = null;

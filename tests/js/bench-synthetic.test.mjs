@@ -2,14 +2,14 @@
 // every workload is a valid lmtrace v1 file (the same rules bench/trace.c
 // enforces), with the properties its description promises.
 //
-//   node --test bench/
+//   node --test tests/js/bench-synthetic.test.mjs
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
-import { WORKLOADS, generate } from './gen-synthetic.mjs';
+import { WORKLOADS, generate } from '../../bench/gen-synthetic.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'lm-gen-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

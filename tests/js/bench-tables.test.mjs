@@ -1,0 +1,123 @@
+// The benchmark's numbers (bench/tables.mjs): what the README quotes is
+// computed from the runs by these functions, so each figure is checked
+// here against values worked out by hand.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  addRatios, floorSection, geomean, hardeningCost, median, summarize,
+  summarizeBuilds, summaryTable, traceTable,
+} from '../../bench/tables.mjs';
+
+const PAGE = 65536;
+const trace = { name: 'sqlite', kind: 'program' };
+const build = (toolchain, allocator) => ({ key: `${toolchain}/${allocator}`, toolchain, allocator });
+// A successful run as bench/replay.c prints it.
+const run = (ns, pages = 10) => ({
+  ok: true, ns_per_op: ns, ops: 1000, break_start: PAGE, break_end: PAGE + pages * PAGE - 100,
+  pages_start: 17, pages_end: 17 + pages, peak_live_bytes: 123456,
+});
+
+test('median and geometric mean', () => {
+  assert.equal(median([]), null);
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.equal(geomean([]), null);
+  assert.ok(Math.abs(geomean([1, 4, 16]) - 4) < 1e-12);
+  assert.ok(Math.abs(geomean([0.5, 2]) - 1) < 1e-12);
+});
+
+test('summarize: medians of the good runs, heap pages from the break, floor and own share', () => {
+  const runs = [run(12), run(10), { ok: false, error: 'replay exited 2' }, run(30)];
+  const floors = [run(4), run(5), run(6)];
+  const lat = { ok: true, p50_ns: 90, p99_ns: 200, p999_ns: 2000, max_ns: 600000, clock_ns: 80 };
+  const s = summarize(trace, build('wasi', 'lmalloc'), runs, lat, floors);
+  assert.equal(s.runs, 4);
+  assert.equal(s.ok_runs, 3);
+  assert.deepEqual(s.errors, ['replay exited 2']);
+  assert.equal(s.ns_per_op, 12); // median of 12, 10, 30: the failed run is not a 0
+  assert.equal(s.ns_min, 10);
+  assert.equal(s.ns_max, 30);
+  assert.equal(s.heap_pages, 10); // break moved by 10 pages minus 100 bytes: 10 pages
+  assert.equal(s.pages_end, 27);
+  assert.equal(s.floor_ns, 5);
+  assert.equal(s.own_ns, 7);
+  assert.equal(s.p999_ns, 2000);
+  assert.equal(s.max_ns, 600000);
+
+  const failedFloor = summarize(trace, build('wasi', 'lmalloc'), [run(12)], null, [{ ok: false, error: 'x' }]);
+  assert.equal(failedFloor.floor_ns, undefined);
+  assert.deepEqual(failedFloor.errors, ['x']);
+});
+
+test('addRatios: speedup and heap ratio against dlmalloc of the same toolchain only', () => {
+  const rows = [
+    summarize(trace, build('wasi', 'lmalloc'), [run(10, 9)]),
+    summarize(trace, build('wasi', 'dlmalloc'), [run(15, 10)]),
+    summarize(trace, build('emscripten', 'lmalloc'), [run(20, 12)]),
+    summarize(trace, build('emscripten', 'dlmalloc'), [run(10, 10)]),
+  ];
+  addRatios(rows);
+  assert.equal(rows[0].speedup, 1.5); // 15 / 10: faster
+  assert.equal(rows[0].heap_ratio, 0.9);
+  assert.equal(rows[1].speedup, 1);
+  assert.equal(rows[2].speedup, 0.5); // 10 / 20: slower, against emscripten's dlmalloc
+  assert.equal(rows[2].heap_ratio, 1.2);
+});
+
+test('summarizeBuilds: geometric means per kind, failed rows counted', () => {
+  const rows = [
+    { build: 'wasi/lmalloc', kind: 'program', speedup: 2, speedup_min: 2, heap_ratio: 1, errors: [] },
+    { build: 'wasi/lmalloc', kind: 'program', speedup: 0.5, speedup_min: 1, heap_ratio: 0.25, errors: [] },
+    { build: 'wasi/lmalloc', kind: 'synthetic', speedup: 8, speedup_min: 8, heap_ratio: 4, errors: ['boom'] },
+  ];
+  const by = summarizeBuilds(rows, ['wasi/lmalloc'], ['program', 'synthetic', 'all']);
+  const v = by.get('wasi/lmalloc');
+  assert.equal(v.failed, 1);
+  assert.ok(Math.abs(v.program.speedup - 1) < 1e-12);
+  assert.ok(Math.abs(v.program.heap - 0.5) < 1e-12);
+  assert.ok(Math.abs(v.synthetic.speedup - 8) < 1e-12);
+  assert.ok(Math.abs(v.all.speedup - 2) < 1e-12); // cube root of 2 * 0.5 * 8
+  const md = summaryTable(by, ['program', 'synthetic', 'all']);
+  assert.match(md, /\| wasi\/lmalloc \| 1\.000x \| 8\.000x \| 2\.000x \|/);
+});
+
+test('floorSection: the ceiling, the own shares, and the own share 1.5x needs', () => {
+  const rows = [
+    { trace: 'sqlite', toolchain: 'wasi', allocator: 'dlmalloc', ns_per_op: 13, floor_ns: 7, own_ns: 6 },
+    { trace: 'sqlite', toolchain: 'wasi', allocator: 'lmalloc', ns_per_op: 14, floor_ns: 6, own_ns: 8 },
+  ];
+  const f = floorSection(rows, [trace, { name: 'syn-small', kind: 'synthetic' }]);
+  assert.equal(f.rows.length, 1); // synthetic workloads are not in the table
+  const r = f.rows[0];
+  assert.equal(r.ceiling, 13 / 7);
+  assert.equal(r.own_speedup, 6 / 8);
+  assert.ok(Math.abs(r.lm_own_for_target - (13 / 1.5 - 6)) < 1e-12);
+  assert.match(f.md, /\| wasi \| sqlite \| 13\.0 \| 7\.0 \| 1\.86x \| 6\.0 \| 8\.0 \| 0\.75x \| 2\.7 \|/);
+  assert.equal(floorSection([rows[0]], [trace]), null); // no lmalloc row: no table
+});
+
+test('hardeningCost: hardened over unhardened, geomean over program traces', () => {
+  const rows = [
+    { trace: 'sqlite', build: 'wasi/lmalloc', ns_per_op: 11 },
+    { trace: 'sqlite', build: 'wasi/lmalloc-unhardened', ns_per_op: 10 },
+    { trace: 'syn-small', build: 'wasi/lmalloc', ns_per_op: 30 },
+    { trace: 'syn-small', build: 'wasi/lmalloc-unhardened', ns_per_op: 10 },
+  ];
+  const h = hardeningCost(rows, [trace, { name: 'syn-small', kind: 'synthetic' }]);
+  assert.ok(Math.abs(h.rows[0].cost - 0.1) < 1e-12);
+  assert.ok(Math.abs(h.geomean - 0.1) < 1e-12); // the synthetic +200% is not in it
+  assert.match(h.md, /\| sqlite \| 11\.0 \| 10\.0 \| \+10\.0% \|/);
+});
+
+test('traceTable: a failed build is a FAILED row, numbers are rounded as printed', () => {
+  const ok = summarize(trace, build('wasi', 'lmalloc'), [run(12.345)]);
+  const bad = summarize(trace, build('wasi', 'dlmalloc'), [{ ok: false, error: 'trap' }]);
+  ok.speedup = 1.234;
+  ok.p999_ns = 123456;
+  const md = traceTable([ok, bad]).split('\n');
+  assert.equal(md.length, 4);
+  assert.match(md[2], /^\| wasi\/lmalloc \| 12\.3 \| 12\.3-12\.3 \| 1\.23x \|/);
+  assert.match(md[2], /\| 123 µs \|/);
+  assert.equal(md[3], '| wasi/dlmalloc | FAILED | | | | | | | | | | |');
+});
