@@ -418,9 +418,9 @@ class Heap {
   #bytesSeen;
   #op = '';
   #corrupt = ''; // the first heap-corruption report, once there was one
-  #walkSink = null;
-  #findings = null;
-  #leakSink = null;
+  // Where the C callbacks put what a walk, check or leak report finds,
+  // while #collect runs one (null otherwise).
+  #sinks = { walk: null, findings: null, leaks: null };
   #maximumPages;
 
   // `wiring` comes from createHeap, which gets back the hooks the
@@ -489,13 +489,13 @@ class Heap {
         kind === REPORT_UNDERFLOW) ? offset : undefined,
     };
     if (kind === REPORT_LEAK && this.#op === 'leaks') {
-      this.#leakSink?.push({ ptr: address, size, allocSeq: fields.allocSeq });
+      this.#sinks.leaks?.push({ ptr: address, size, allocSeq: fields.allocSeq });
       return;
     }
     const name = REPORT_NAMES[usedAfterFree ? REPORT_USE_AFTER_FREE : kind] ?? `report ${kind}`;
     if (FINDING_OPS.has(this.#op)) {
       const { ptr, ...block } = fields;
-      this.#findings?.push({ message: text, address: ptr, kind: name, ...block });
+      this.#sinks.findings?.push({ message: text, address: ptr, kind: name, ...block });
       return;
     }
     const op = this.#op || 'lmalloc';
@@ -533,7 +533,7 @@ class Heap {
 
   // The env.walk_entry import: one lm_walk entry.
   #walkEntry(ptr, header, size, usable, used, kind, span) {
-    this.#walkSink?.push({
+    this.#sinks.walk?.push({
       ptr: ptr >>> 0,
       header: header >>> 0,
       size: size >>> 0,
@@ -919,30 +919,27 @@ class Heap {
     };
   }
 
-  blocks() {
-    const entries = [];
-    const root = this.#root;
-    root.#walkSink = entries;
+  // Runs f as operation `op` while the root's sink `sink` collects what
+  // the C callbacks report; returns f's result and the items collected.
+  #collect(sink, op, f) {
+    const items = [];
+    const sinks = this.#root.#sinks;
+    sinks[sink] = items;
     try {
-      this.#run('blocks', undefined, () => this.#c.walk());
+      return { result: this.#run(op, undefined, f), items };
     } finally {
-      root.#walkSink = null;
+      sinks[sink] = null;
     }
-    return entries;
+  }
+
+  blocks() {
+    return this.#collect('walk', 'blocks', () => this.#c.walk()).items;
   }
 
   check(onFinding) {
-    const findings = [];
-    const root = this.#root;
-    root.#findings = findings;
-    let n;
-    try {
-      n = this.#run('check', undefined, () => this.#c.check()) >>> 0;
-    } finally {
-      root.#findings = null;
-    }
-    if (onFinding) for (const f of findings) onFinding(f);
-    return n;
+    const { result, items } = this.#collect('findings', 'check', () => this.#c.check());
+    if (onFinding) for (const f of items) onFinding(f);
+    return result >>> 0;
   }
 
   // Every live block: lm_leaks in the debug build (requested size and
@@ -955,15 +952,7 @@ class Heap {
         .filter((b) => b.used && b.kind !== 'slab')
         .map((b) => ({ ptr: b.ptr, size: b.usable, allocSeq: undefined }));
     }
-    const leaks = [];
-    const root = this.#root;
-    root.#leakSink = leaks;
-    try {
-      this.#run('leaks', undefined, () => this.#c.leaks());
-    } finally {
-      root.#leakSink = null;
-    }
-    return leaks;
+    return this.#collect('leaks', 'leaks', () => this.#c.leaks()).items;
   }
 
   // lm_quarantine_flush (debug build; release: 0): checks and frees every
@@ -971,17 +960,10 @@ class Heap {
   // were written to after their free, each passed to onFinding.
   flushQuarantine(onFinding) {
     if (!this.#debug) return 0;
-    const findings = [];
-    const root = this.#root;
-    root.#findings = findings;
-    let n;
-    try {
-      n = this.#run('flushQuarantine', undefined, () => this.#exports.lm_quarantine_flush()) >>> 0;
-    } finally {
-      root.#findings = null;
-    }
-    if (onFinding) for (const f of findings) onFinding(f);
-    return n;
+    const { result, items } = this.#collect('findings', 'flushQuarantine',
+      () => this.#exports.lm_quarantine_flush());
+    if (onFinding) for (const f of items) onFinding(f);
+    return result >>> 0;
   }
 
   // --- heaps and arenas ---------------------------------------------------
