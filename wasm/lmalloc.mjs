@@ -182,6 +182,17 @@ function checkSize(op, n, what = 'size') {
   }
 }
 
+// calloc's arguments checked, and the bytes they ask for (at most 4 GiB - 1).
+function callocTotal(count, size) {
+  checkSize('calloc', count, 'count');
+  checkSize('calloc', size);
+  const total = count * size;
+  if (total > MAX_SIZE) {
+    throw new InvalidSizeError(`calloc: ${count} * ${size} = ${total} bytes is beyond 4 GiB`, { size: total });
+  }
+  return total;
+}
+
 function checkPointer(op, p) {
   if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > MAX_SIZE) {
     throw new InvalidPointerError(
@@ -702,15 +713,7 @@ class Heap {
   }
 
   calloc(count, size) {
-    checkSize('calloc', count, 'count');
-    checkSize('calloc', size);
-    const total = count * size;
-    if (total > MAX_SIZE) {
-      throw new InvalidSizeError(
-        `calloc: ${count} * ${size} = ${total} bytes is beyond 4 GiB`,
-        { size: total },
-      );
-    }
+    const total = callocTotal(count, size);
     const p = this.#run('calloc', total, () => this.#c.calloc(count, size)) >>> 0;
     if (!p) throw this.#outOfMemory('calloc', total, `${count}, ${size}`);
     this.#track(p);
@@ -1113,12 +1116,7 @@ class Arena {
   }
 
   calloc(count, size) {
-    checkSize('calloc', count, 'count');
-    checkSize('calloc', size);
-    const total = count * size;
-    if (total > MAX_SIZE) {
-      throw new InvalidSizeError(`calloc: ${count} * ${size} = ${total} bytes is beyond 4 GiB`, { size: total });
-    }
+    const total = callocTotal(count, size);
     const p = this.#run('calloc', total, () =>
       this.#exports.lm_arena_calloc(this.#handle, count, size)) >>> 0;
     if (!p) throw this.#outOfMemory('calloc', total, `${count}, ${size}`);
