@@ -12,15 +12,18 @@
 //    build/bench/synthetic/, each only when missing or out of date.
 // 3. For each trace, `reps` rounds; round r runs every build once, as a
 //    fresh process, in an order rotated by r (A B C D E, then B C D E A, ...)
-//    so drift in machine load spreads evenly, then every build once more
+//    so drift in machine load spreads evenly, and with the same ballast
+//    (replay.c --ballast, tables.mjs ballastOf: its own start-up layout,
+//    as pages at the end swing by one with it), then every build once more
 //    with --floor (replay.c: the harness alone, replaying the addresses
 //    that build's allocator gave, in fresh pages, without calling it).
 //    Then one --latency run per build (a separate pass: clock reads per
 //    operation slow the replay).
 // 4. Reports per trace: median ns/op (and the min-max spread over the
 //    rounds), speedup against dlmalloc of the same toolchain
-//    (dlmalloc_ns / x_ns, > 1 is faster), heap growth in 64 KiB pages and
-//    its ratio to dlmalloc's, memory pages at the end, peak live bytes, and
+//    (dlmalloc_ns / x_ns, > 1 is faster), heap growth in 64 KiB pages
+//    (median and min-max over the rounds' layouts) and its ratio to
+//    dlmalloc's, memory pages at the end, peak live bytes, and
 //    the latency pass's p50 / p99.9 / max; the floor (median of the
 //    --floor runs) and the allocator's own share (ns/op minus floor). Then
 //    the geometric mean of the speedups and of the heap ratios over the
@@ -57,7 +60,7 @@ import { createGunzip } from 'node:zlib';
 
 import { WORKLOADS, generate } from './gen-synthetic.mjs';
 import {
-  PAGE, addRatios, fmt, fmtInt, fmtMiB, floorSection, hardeningCost, summarize,
+  BALLAST_STEP, PAGE, addRatios, ballastOf, fmt, fmtInt, fmtMiB, floorSection, hardeningCost, summarize,
   summarizeBuilds, summaryTable, traceTable,
 } from './tables.mjs';
 
@@ -170,13 +173,15 @@ async function prepareTraces(opts) {
   return list;
 }
 
-// mode: 'throughput', 'latency' or 'floor' (replay.c's --latency, --floor).
-function runOne(build, trace, mode = 'throughput') {
+// mode: 'throughput', 'latency' or 'floor' (replay.c's --latency, --floor);
+// ballast: bytes replay.c allocates and keeps before the replay.
+function runOne(build, trace, mode = 'throughput', ballast = 0) {
   const file = join(buildDir, build.file);
   const args = build.file.endsWith('.wasm')
     ? [...nodeFlags, join(here, 'wasi-run.mjs'), file]
     : [...nodeFlags, file];
   if (mode !== 'throughput') args.push(`--${mode}`);
+  if (ballast) args.push('--ballast', String(ballast));
   args.push(trace.path);
   const t0 = Date.now();
   const r = spawnSync(process.execPath, args, {
@@ -220,8 +225,9 @@ async function main() {
     const floors = new Map(builds.map((b) => [b.key, []]));
     for (let rep = 0; rep < opts.reps; rep++) {
       const order = builds.map((_, i) => builds[(i + rep) % builds.length]);
+      const ballast = ballastOf(rep);
       for (const b of order) {
-        const r = runOne(b, trace);
+        const r = runOne(b, trace, 'throughput', ballast);
         r.rep = rep;
         raw.push({ build: b.key, ...r });
         runs.get(b.key).push(r);
@@ -229,7 +235,7 @@ async function main() {
       }
       if (!opts.floor) continue;
       for (const b of order) {
-        const r = runOne(b, trace, 'floor');
+        const r = runOne(b, trace, 'floor', ballast);
         r.rep = rep;
         raw.push({ build: b.key, ...r });
         floors.get(b.key).push(r);
@@ -292,7 +298,9 @@ async function main() {
     'Summary: geometric mean over the traces; "fastest runs" uses each build\'s minimum instead of its ' +
     'median (noise only ever adds time, so it is a check on the medians).');
   md.push('- **heap pages**: 64 KiB pages the program break moved during the replay (memory the allocator ' +
-    'took); **heap vs dlmalloc** < 1 is smaller. **pages at end**: whole memory size (harness included; ' +
+    'took): median over the rounds, each round starting from its own layout (`--ballast`: round r first ' +
+    `allocates and keeps ${BALLAST_STEP}·r bytes, the same for every build), and min-max over them; ` +
+    '**heap vs dlmalloc** < 1 is smaller. **pages at end**: whole memory size (harness included; ' +
     'Emscripten over-grows memory by up to 20%).');
   md.push('- **floor ns/op**: median of the --floor runs (one per round): the harness replaying the addresses ' +
     'this build\'s allocator gave, in fresh pages, without calling it. **own ns/op**: ns/op minus floor, the ' +

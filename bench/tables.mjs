@@ -20,6 +20,13 @@ export const median = (xs) => {
 export const geomean = (xs) => (xs.length ? Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length) : null);
 export const PAGE = 65536;
 
+// The ballast of repetition rep (replay.c --ballast): 0, 48, 96, ... bytes
+// allocated before the replay, so that each repetition starts from its own
+// layout (sizes both below and above lmalloc's 256-byte slab limit). Pages
+// at the end then come as a median over layouts, with their range.
+export const BALLAST_STEP = 48;
+export const ballastOf = (rep) => rep * BALLAST_STEP;
+
 // Per (trace, build): the numbers the tables show, from the raw runs.
 export function summarize(trace, build, runs, lat, floors = []) {
   const ok = runs.filter((r) => r.ok);
@@ -34,7 +41,10 @@ export function summarize(trace, build, runs, lat, floors = []) {
     // Heap growth during the replay: the program break moved by the
     // allocator (on WASI the break is the memory size; on Emscripten it is
     // sbrk's pointer, which ignores the glue's over-allocation of memory).
-    s.heap_pages = median(ok.map((r) => Math.ceil((r.break_end - r.break_start) / PAGE)));
+    const pages = ok.map((r) => Math.ceil((r.break_end - r.break_start) / PAGE));
+    s.heap_pages = median(pages);
+    s.heap_pages_min = Math.min(...pages);
+    s.heap_pages_max = Math.max(...pages);
     s.pages_end = median(ok.map((r) => r.pages_end));
     s.pages_start = median(ok.map((r) => r.pages_start));
     s.peak_live_bytes = ok[0].peak_live_bytes;
@@ -68,16 +78,17 @@ export const fmtMiB = (b) => (b == null ? '-' : `${(b / 1048576).toFixed(2)} MiB
 export const fmtNs = (x) => (x == null ? '-' : x >= 100000 ? `${(x / 1000).toFixed(0)} µs` : `${Math.round(x)}`);
 
 export function traceTable(rows) {
-  const head = '| allocator | ns/op (median) | min-max | speedup vs dlmalloc | floor ns/op | own ns/op | heap pages | heap vs dlmalloc | pages at end | p50 ns | p99.9 ns | max |';
-  const sep = '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
+  const head = '| allocator | ns/op (median) | min-max | speedup vs dlmalloc | floor ns/op | own ns/op | heap pages | min-max | heap vs dlmalloc | pages at end | p50 ns | p99.9 ns | max |';
+  const sep = '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
   const lines = [head, sep];
   for (const r of rows) {
     if (!r.ok_runs) {
-      lines.push(`| ${r.build} | FAILED | | | | | | | | | | |`);
+      lines.push(`| ${r.build} | FAILED | | | | | | | | | | | |`);
       continue;
     }
     lines.push(`| ${r.build} | ${fmt(r.ns_per_op)} | ${fmt(r.ns_min)}-${fmt(r.ns_max)} | ` +
       `${r.speedup ? `${fmt(r.speedup, 2)}x` : '-'} | ${fmt(r.floor_ns)} | ${fmt(r.own_ns)} | ${fmtInt(r.heap_pages)} | ` +
+      `${fmtInt(r.heap_pages_min)}-${fmtInt(r.heap_pages_max)} | ` +
       `${r.heap_ratio ? fmt(r.heap_ratio, 3) : '-'} | ${fmtInt(r.pages_end)} | ` +
       `${fmtNs(r.p50_ns)} | ${fmtNs(r.p999_ns)} | ${fmtNs(r.max_ns)} |`);
   }

@@ -3,16 +3,19 @@
 //
 //   node --no-warnings bench/wasi-run.mjs module.wasm [args...]
 //
-// - the host's whole file system is preopened as "/", and every argument
-//   that does not start with "-" is made absolute (this wasi-libc resolves
-//   relative paths against "/", not against the host's cwd);
+// - every argument that names an existing file is passed as /in<i>/<name>,
+//   its directory preopened as /in<i>, and the program is called "replay":
+//   wasi-libc mallocs the command line at start-up, so its length must not
+//   depend on where the repository is checked out (one byte more there
+//   moved jq-transform's pages at the end by one); the rest of the host's
+//   file system is preopened as "/";
 // - every WASI import is wrapped in a plain JS function before
 //   instantiation (TOOLCHAIN.md trap 3: node:wasi's fast path keeps a stale
 //   view of memory after memory.grow and can abort the process);
 // - the module is compiled synchronously before it starts, and the exit
 //   status of the module becomes the exit status of this process.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { WASI } from 'node:wasi';
 
 const [modulePath, ...rest] = process.argv.slice(2);
@@ -20,13 +23,18 @@ if (!modulePath) {
   process.stderr.write('usage: node wasi-run.mjs module.wasm [args...]\n');
   process.exit(64);
 }
-const args = rest.map((a) => (a.startsWith('-') ? a : resolve(a)));
+const preopens = { '/': '/' };
+const args = rest.map((a, i) => {
+  if (a.startsWith('-') || !existsSync(a)) return a;
+  preopens[`/in${i}`] = dirname(resolve(a));
+  return `/in${i}/${basename(a)}`;
+});
 
 const wasi = new WASI({
   version: 'preview1',
-  args: [modulePath, ...args],
+  args: ['replay', ...args],
   env: {},
-  preopens: { '/': '/' },
+  preopens,
   returnOnExit: true,
 });
 const imports = wasi.getImportObject();

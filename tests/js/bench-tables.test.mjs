@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  addRatios, floorSection, geomean, hardeningCost, median, summarize,
+  addRatios, ballastOf, floorSection, geomean, hardeningCost, median, summarize,
   summarizeBuilds, summaryTable, traceTable,
 } from '../../bench/tables.mjs';
 
@@ -119,5 +119,24 @@ test('traceTable: a failed build is a FAILED row, numbers are rounded as printed
   assert.equal(md.length, 4);
   assert.match(md[2], /^\| wasi\/lmalloc \| 12\.3 \| 12\.3-12\.3 \| 1\.23x \|/);
   assert.match(md[2], /\| 123 µs \|/);
-  assert.equal(md[3], '| wasi/dlmalloc | FAILED | | | | | | | | | | |');
+  assert.equal(md[3], '| wasi/dlmalloc | FAILED | | | | | | | | | | | |');
+  // Every row has as many cells as the header.
+  const cells = (line) => line.split('|').length;
+  assert.equal(cells(md[2]), cells(md[0]));
+  assert.equal(cells(md[3]), cells(md[0]));
+});
+
+test('heap pages: median over the repetitions\' layouts, with their range', () => {
+  // Each repetition starts from its own ballast: 0 for the first, then
+  // growing, and never the same twice.
+  const b = [0, 1, 2, 3, 4, 5, 6].map(ballastOf);
+  assert.equal(b[0], 0);
+  assert.equal(new Set(b).size, b.length);
+  assert.ok(b.some((x) => x > 0 && x <= 256) && b.some((x) => x > 256));
+  const s = summarize(trace, build('wasi', 'lmalloc'), [run(10, 9), run(10, 11), run(10, 9), run(10, 10)]);
+  assert.equal(s.heap_pages, 9.5); // median of 9, 9, 10, 11
+  assert.equal(s.heap_pages_min, 9);
+  assert.equal(s.heap_pages_max, 11);
+  const md = traceTable([s]).split('\n');
+  assert.match(md[2], /\| 10 \| 9-11 \|/); // 9.5 printed rounded, then the range
 });
