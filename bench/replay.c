@@ -45,12 +45,10 @@
  * recorded_ns_per_op.
  *
  * --ballast N allocates one block of N bytes through the allocator under
- * test before the replay starts and keeps it. Pages at the end swing by
- * one either way with the layout of what was allocated before the trace:
- * on WASI, wasi-libc mallocs the command line at start-up, and one byte
- * more in a path moved jq-transform from 363 to 364 pages. The driver
- * gives each repetition its own ballast, so the pages it reports are a
- * median over several start-up layouts rather than the luck of one.
+ * test before the replay starts and keeps it: pages at the end swing by
+ * one either way with what was allocated before the trace (bench/README.md,
+ * "heap pages"), so the driver gives each repetition its own ballast and
+ * reports the median over those start-up layouts.
  */
 #define _DEFAULT_SOURCE 1 /* sbrk in wasi-libc and musl unistd.h */
 #include <errno.h>

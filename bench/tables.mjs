@@ -78,12 +78,12 @@ export const fmtMiB = (b) => (b == null ? '-' : `${(b / 1048576).toFixed(2)} MiB
 export const fmtNs = (x) => (x == null ? '-' : x >= 100000 ? `${(x / 1000).toFixed(0)} µs` : `${Math.round(x)}`);
 
 export function traceTable(rows) {
-  const head = '| allocator | ns/op (median) | min-max | speedup vs dlmalloc | floor ns/op | own ns/op | heap pages | min-max | heap vs dlmalloc | pages at end | p50 ns | p99.9 ns | max |';
-  const sep = '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
-  const lines = [head, sep];
+  const cols = ['allocator', 'ns/op (median)', 'min-max', 'speedup vs dlmalloc', 'floor ns/op', 'own ns/op',
+    'heap pages', 'min-max', 'heap vs dlmalloc', 'pages at end', 'p50 ns', 'p99.9 ns', 'max'];
+  const lines = [`| ${cols.join(' | ')} |`, `|---|${'--:|'.repeat(cols.length - 1)}`];
   for (const r of rows) {
     if (!r.ok_runs) {
-      lines.push(`| ${r.build} | FAILED | | | | | | | | | | | |`);
+      lines.push(`| ${r.build} | FAILED |${' |'.repeat(cols.length - 2)}`);
       continue;
     }
     lines.push(`| ${r.build} | ${fmt(r.ns_per_op)} | ${fmt(r.ns_min)}-${fmt(r.ns_max)} | ` +
