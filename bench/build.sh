@@ -5,10 +5,12 @@
 #
 #   replay-lmalloc.wasm     wasm32-wasi, lmalloc's sources linked before libc
 #   replay-dlmalloc.wasm    wasm32-wasi, wasi-libc's own malloc (dlmalloc)
-#   replay-lmalloc-unhardened.wasm
+#   replay-lmalloc-unhardened.wasm, replay-lmalloc-noslabs.wasm,
+#   replay-lmalloc-minimal.wasm
 #                           wasm32-wasi, lmalloc built with -DLM_HARDEN=0
-#                           (src/block.h): only to measure what the
-#                           hardening costs (node bench/run.mjs --hardening)
+#                           (src/block.h), -DLM_SLABS=0 (src/heap.h), and
+#                           both: only to measure what those parts cost
+#                           and buy (node bench/run.mjs --variants)
 #   replay-em-lmalloc.cjs   Emscripten -sMALLOC=none + lmalloc's sources
 #   replay-em-dlmalloc.cjs  Emscripten -sMALLOC=dlmalloc
 #   replay-em-emmalloc.cjs  Emscripten -sMALLOC=emmalloc
@@ -147,6 +149,8 @@ elif m=$(missing "${lm_wasm[@]}"); then
 else
   build_wasi lmalloc "${lm_wasm[@]}"
   build_wasi lmalloc-unhardened -DLM_HARDEN=0 "${lm_wasm[@]}"
+  build_wasi lmalloc-noslabs -DLM_SLABS=0 "${lm_wasm[@]}"
+  build_wasi lmalloc-minimal -DLM_SLABS=0 -DLM_HARDEN=0 "${lm_wasm[@]}"
 fi
 
 # The allocator really is the one named (name section of each module).

@@ -3,7 +3,7 @@
 //
 //   node bench/run.mjs [--reps 5] [--traces a,b] [--quick] [--no-build]
 //                      [--no-latency] [--no-floor] [--no-synthetic] [--no-size]
-//                      [--seed 1] [--out bench/results] [--hardening]
+//                      [--seed 1] [--out bench/results] [--variants]
 //
 // 1. Runs bench/build.sh (which rebuilds only what is stale) and uses every
 //    replay program that exists afterwards.
@@ -35,11 +35,13 @@
 //    exporting the five allocation functions) and its table appended.
 //
 // --quick: 2 rounds, program traces only (no synthetic workloads, no size).
-// --hardening: also runs wasi/lmalloc-unhardened (lmalloc with
-// -DLM_HARDEN=0, src/block.h) interleaved with the others, and adds a
-// "Hardening cost" table: per trace, lmalloc's median ns/op over the
-// unhardened build's, and their geometric mean. Writes to
-// bench/results/hardening/ unless --out is given.
+// --variants: also runs lmalloc's sources built without a part, WASI,
+// interleaved with the others: wasi/lmalloc-unhardened (-DLM_HARDEN=0,
+// src/block.h), wasi/lmalloc-noslabs (-DLM_SLABS=0, src/heap.h) and
+// wasi/lmalloc-minimal (both), and adds a "Variants" table: per trace,
+// each one's median ns/op relative to lmalloc's, and their geometric
+// means (tables.mjs: variantCost). Writes to bench/results/variants/
+// unless --out is given.
 // Every run uses node --no-liftoff --no-wasm-lazy-compilation: all code is
 // compiled by the optimizing tier before main starts, so no run measures
 // the baseline compiler or a compilation in the middle of the timed loop
@@ -60,8 +62,8 @@ import { createGunzip } from 'node:zlib';
 
 import { WORKLOADS, generate } from './gen-synthetic.mjs';
 import {
-  BALLAST_STEP, PAGE, addRatios, ballastOf, fmt, fmtInt, fmtMiB, floorSection, hardeningCost, summarize,
-  summarizeBuilds, summaryTable, traceTable,
+  BALLAST_STEP, PAGE, addRatios, ballastOf, fmt, fmtInt, fmtMiB, floorSection, summarize,
+  summarizeBuilds, summaryTable, traceTable, variantCost, VARIANTS,
 } from './tables.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -78,19 +80,21 @@ const BUILDS = [
   { key: 'emscripten/lmalloc', toolchain: 'emscripten', allocator: 'lmalloc', file: 'replay-em-lmalloc.cjs' },
   { key: 'emscripten/dlmalloc', toolchain: 'emscripten', allocator: 'dlmalloc', file: 'replay-em-dlmalloc.cjs' },
   { key: 'emscripten/emmalloc', toolchain: 'emscripten', allocator: 'emmalloc', file: 'replay-em-emmalloc.cjs' },
-  { key: 'wasi/lmalloc-unhardened', toolchain: 'wasi', allocator: 'lmalloc-unhardened',
-    file: 'replay-lmalloc-unhardened.wasm', only: 'hardening' },
+  ...VARIANTS.map(({ build }) => {
+    const allocator = build.slice('wasi/'.length);
+    return { key: build, toolchain: 'wasi', allocator, file: `replay-${allocator}.wasm`, only: 'variants' };
+  }),
 ];
 
 function parseArgs(argv) {
   const o = {
     reps: 5, traces: null, quick: false, build: true, latency: true, floor: true,
-    synthetic: true, size: true, seed: 1, out: null, hardening: false,
+    synthetic: true, size: true, seed: 1, out: null, variants: false,
   };
   const usage = () => {
     console.error('usage: node bench/run.mjs [--reps N] [--traces a,b] [--quick] [--no-build]\n' +
       '                       [--no-latency] [--no-floor] [--no-synthetic] [--no-size] [--seed N]\n' +
-      '                       [--out DIR] [--hardening]');
+      '                       [--out DIR] [--variants]');
     process.exit(64);
   };
   let repsGiven = false;
@@ -107,7 +111,7 @@ function parseArgs(argv) {
     else if (a === '--no-size') o.size = false;
     else if (a === '--seed') o.seed = Number(value());
     else if (a === '--out') o.out = resolve(value());
-    else if (a === '--hardening') o.hardening = true;
+    else if (a === '--variants') o.variants = true;
     else usage();
   }
   if (o.quick) {
@@ -115,7 +119,7 @@ function parseArgs(argv) {
     o.synthetic = false;
     o.size = false;
   }
-  o.out ??= join(root, 'bench', 'results', ...(o.hardening ? ['hardening'] : []));
+  o.out ??= join(root, 'bench', 'results', ...(o.variants ? ['variants'] : []));
   if (!Number.isInteger(o.reps) || o.reps < 1) usage();
   if (!Number.isInteger(o.seed) || o.seed < 0) usage();
   return o;
@@ -325,15 +329,15 @@ async function main() {
   }
   const floor = opts.floor ? floorSection(rows, traces) : null;
   if (floor) md.push(floor.md, '');
-  const hardening = opts.hardening ? hardeningCost(rows, traces) : null;
-  if (hardening) md.push(hardening.md, '');
+  const variants = opts.variants ? variantCost(rows, traces) : null;
+  if (variants) md.push(variants.md, '');
   if (size) md.push(size.md.replace(/^# /, '## '));
   const text = md.join('\n');
   mkdirSync(opts.out, { recursive: true });
   writeFileSync(join(opts.out, 'latest.md'), text);
   writeFileSync(join(opts.out, 'latest.json'), JSON.stringify({
     meta, summary: Object.fromEntries(byBuild), results: rows, size: size ? size.rows : null,
-    hardening: hardening ? hardening.rows : null, floor: floor ? floor.rows : null, runs: raw,
+    variants: variants ? variants.rows : null, floor: floor ? floor.rows : null, runs: raw,
   }, null, 1));
   writeFileSync(join(opts.out, 'latest.svg'), chartSvg(rows));
   process.stdout.write(text);

@@ -103,10 +103,14 @@ if command -v "$emcc" >/dev/null; then
   if [[ -e $root/src/pages_emscripten.c ]]; then
     em_module lmalloc none yes "${lm_em[@]}" ||
       echo "size.sh: emscripten/lmalloc does not build" >&2
-    # What the release library's hardening costs in bytes (src/block.h:
-    # LM_HARDEN=0 exists only for such measurements).
-    em_module "lmalloc (LM_HARDEN=0)" none yes -DLM_HARDEN=0 "${lm_em[@]}" ||
-      echo "size.sh: emscripten/lmalloc LM_HARDEN=0 does not build" >&2
+    # What the hardening and the slabs cost in bytes (LM_HARDEN=0 in
+    # src/block.h and LM_SLABS=0 in src/heap.h exist only for such
+    # measurements; run.mjs --variants times the same builds).
+    for defs in "LM_HARDEN=0" "LM_SLABS=0" "LM_SLABS=0 LM_HARDEN=0"; do
+      read -ra dflags <<<"${defs//LM_/-DLM_}"
+      em_module "lmalloc (${defs// /, })" none yes "${dflags[@]}" "${lm_em[@]}" ||
+        echo "size.sh: emscripten/lmalloc $defs does not build" >&2
+    done
   fi
 fi
 

@@ -147,28 +147,56 @@ export function floorSection(rows, traces) {
   return { md: md.join('\n'), rows: out };
 }
 
-// What the release library's hardening costs: lmalloc's median ns/op over
-// that of the same sources built with -DLM_HARDEN=0, per trace, and the
-// geometric mean over the program traces (the issue's budget: 5%).
-export function hardeningCost(rows, traces) {
+// The builds `node bench/run.mjs --variants` adds: lmalloc's own sources
+// with a part left out, each by a switch that exists only for this
+// measurement (src/block.h, src/heap.h).
+export const VARIANTS = [
+  { build: 'wasi/lmalloc-unhardened', label: 'unhardened', flags: 'LM_HARDEN=0' },
+  { build: 'wasi/lmalloc-noslabs', label: 'no slabs', flags: 'LM_SLABS=0' },
+  { build: 'wasi/lmalloc-minimal', label: 'neither', flags: 'LM_SLABS=0, LM_HARDEN=0' },
+];
+
+// What each part of lmalloc costs or buys in time: per trace, each
+// variant's median ns/op relative to lmalloc as shipped (+10% = the
+// variant is 10% slower), and the geometric mean over the program traces.
+// Variants with no run are left out. null when lmalloc or every variant
+// is missing.
+export function variantCost(rows, traces) {
+  const nsOf = (trace, build) => rows.find((r) => r.trace === trace && r.build === build)?.ns_per_op;
+  const present = VARIANTS.filter((v) => traces.some((t) => nsOf(t.name, v.build)));
   const out = [];
   for (const t of traces) {
-    const hard = rows.find((r) => r.trace === t.name && r.build === 'wasi/lmalloc');
-    const soft = rows.find((r) => r.trace === t.name && r.build === 'wasi/lmalloc-unhardened');
-    if (!hard?.ns_per_op || !soft?.ns_per_op) continue;
-    out.push({ trace: t.name, kind: t.kind, hardened: hard.ns_per_op, unhardened: soft.ns_per_op,
-      cost: hard.ns_per_op / soft.ns_per_op - 1 });
+    const lm = nsOf(t.name, 'wasi/lmalloc');
+    if (!lm) continue;
+    const rel = Object.fromEntries(present.map((v) => {
+      const ns = nsOf(t.name, v.build);
+      return [v.build, ns ? { ns, change: ns / lm - 1 } : null];
+    }));
+    out.push({ trace: t.name, kind: t.kind, lmalloc: lm, variants: rel });
   }
+  if (!present.length || !out.length) return null;
   const program = out.filter((r) => r.kind === 'program');
-  const mean = program.length ? geomean(program.map((r) => 1 + r.cost)) - 1 : null;
-  const pct = (x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
-  const md = ['## Hardening cost (wasi)', '',
-    'lmalloc as shipped against the same sources built with `-DLM_HARDEN=0` (links and footers ' +
-    'unmasked, no checks of free-block metadata), interleaved in the same rounds.', '',
-    '| trace | hardened ns/op | unhardened ns/op | cost |', '|---|--:|--:|--:|',
-    ...out.map((r) => `| ${r.trace} | ${fmt(r.hardened)} | ${fmt(r.unhardened)} | ${pct(r.cost)} |`)];
-  if (mean !== null) md.push(`| **geomean (program traces)** | | | **${pct(mean)}** |`);
-  return { md: md.join('\n'), rows: out, geomean: mean };
+  const means = present.map((v) => {
+    const ok = program.filter((r) => r.variants[v.build]);
+    return ok.length ? geomean(ok.map((r) => 1 + r.variants[v.build].change)) - 1 : null;
+  });
+  const pct = (x) => (x == null ? '-' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`);
+  const cell = (c) => (c ? `${fmt(c.ns)} (${pct(c.change)})` : '-');
+  const md = ['## Variants (wasi)', '',
+    'lmalloc as shipped against its own sources built without a part, interleaved in the same ' +
+    'rounds: ns/op, and in brackets the time relative to lmalloc (+ = the variant is slower). ' +
+    'Unhardened: links and footers unmasked, no checks of free-block metadata. No slabs: every ' +
+    'request is a block with a header. Their speedups and heap pages against dlmalloc are in ' +
+    'the tables above; their code size is in the size table (Emscripten).', '',
+    `| trace | lmalloc ns/op | ${present.map((v) => `${v.label} (${v.flags})`).join(' | ')} |`,
+    `|---|--:|${present.map(() => '--:|').join('')}`,
+    ...out.map((r) => `| ${r.trace} | ${fmt(r.lmalloc)} | ` +
+      `${present.map((v) => cell(r.variants[v.build])).join(' | ')} |`)];
+  if (program.length) {
+    md.push(`| **geomean (program traces)** | | ${means.map((m) => `**${pct(m)}**`).join(' | ')} |`);
+  }
+  return { md: md.join('\n'), rows: out,
+    geomean: Object.fromEntries(present.map((v, i) => [v.build, means[i]])) };
 }
 
 // Geometric means per build over the rows of each kind ('program',

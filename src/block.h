@@ -97,8 +97,9 @@ _Static_assert((LM_SPAN_HEADER + LM_HEADER_SIZE) % LM_ALIGN == 0,
  * links and footers unmasked, and no checks of what is read from free
  * blocks (free_size, unlink_block, safe unlink, slab links). It exists
  * only so bench/ can measure what hardening costs (bench/build.sh builds
- * replay-lmalloc-unhardened.wasm; node bench/run.mjs --hardening); it is
- * not a supported configuration. */
+ * replay-lmalloc-unhardened.wasm; node bench/run.mjs --variants); it is
+ * not a supported configuration. LM_SLABS=0 (heap.h) is the same kind of
+ * switch. */
 #ifndef LM_HARDEN
 #define LM_HARDEN 1
 #endif

@@ -513,7 +513,7 @@ __attribute__((noinline, cold)) static void *no_memory(void) {
 }
 
 void *lm_heap_malloc(lm_heap_t *h, size_t size) {
-  if (size <= LM_SLAB_MAX) {
+  if (LM_SLABS && size <= LM_SLAB_MAX) {
     uint32_t c = slab_class(size);
     lm_off_t s = h->slabs[c];
     if (s || (s = lm_slab_new(h, c)))

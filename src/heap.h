@@ -52,6 +52,14 @@
 #define LM_SLAB_MAX 256u       /* the largest object */
 #define LM_SLAB_MIN_CLASS (LM_SLAB_MIN_OBJECT / LM_SLAB_STEP)
 #define LM_SLAB_CLASSES (LM_SLAB_MAX / LM_SLAB_STEP)
+/* LM_SLABS=0 compiles the core without slabs: every request is a block
+ * (malloc never makes a slab, so free never finds one). Like LM_HARDEN=0
+ * (block.h) it exists only so bench/ can measure what a part costs and
+ * buys, here in bytes, speed and pages (node bench/run.mjs --variants,
+ * bench/size.sh); it is not a supported configuration. */
+#ifndef LM_SLABS
+#define LM_SLABS 1
+#endif
 _Static_assert(LM_SLAB_STEP % LM_ALIGN == 0, "objects are A-aligned");
 _Static_assert(LM_SLAB_MIN_OBJECT % LM_SLAB_STEP == 0 &&
                    LM_SLAB_MAX % LM_SLAB_STEP == 0,

@@ -102,7 +102,7 @@ static inline uint32_t slab_check_value(const lm_heap_t *h, lm_off_t s) {
  * inside the heap. O(1). */
 static inline lm_off_t slab_of(const lm_heap_t *h, lm_off_t p) {
   lm_off_t s = p & ~(LM_SLAB_SIZE - 1);
-  if (s == p || s < h->lo + LM_SPAN_HEADER + LM_HEADER_SIZE ||
+  if (!LM_SLABS || s == p || s < h->lo + LM_SPAN_HEADER + LM_HEADER_SIZE ||
       word_get(heap_base(h), s + SLAB_CHECK) != slab_check_value(h, s))
     return 0;
   uint32_t hdr = hdr_get(heap_base(h), s - LM_HEADER_SIZE) & ~LM_PREV_FREE;

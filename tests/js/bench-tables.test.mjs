@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  addRatios, ballastOf, floorSection, geomean, hardeningCost, median, summarize,
-  summarizeBuilds, summaryTable, traceTable,
+  addRatios, ballastOf, floorSection, geomean, median, summarize,
+  summarizeBuilds, summaryTable, traceTable, variantCost,
 } from '../../bench/tables.mjs';
 
 const PAGE = 65536;
@@ -97,17 +97,26 @@ test('floorSection: the ceiling, the own shares, and the own share 1.5x needs', 
   assert.equal(floorSection([rows[0]], [trace]), null); // no lmalloc row: no table
 });
 
-test('hardeningCost: hardened over unhardened, geomean over program traces', () => {
+test('variantCost: each variant against lmalloc, geomean over program traces only', () => {
   const rows = [
-    { trace: 'sqlite', build: 'wasi/lmalloc', ns_per_op: 11 },
-    { trace: 'sqlite', build: 'wasi/lmalloc-unhardened', ns_per_op: 10 },
-    { trace: 'syn-small', build: 'wasi/lmalloc', ns_per_op: 30 },
-    { trace: 'syn-small', build: 'wasi/lmalloc-unhardened', ns_per_op: 10 },
+    { trace: 'sqlite', build: 'wasi/lmalloc', ns_per_op: 10 },
+    { trace: 'sqlite', build: 'wasi/lmalloc-unhardened', ns_per_op: 9 },
+    { trace: 'sqlite', build: 'wasi/lmalloc-noslabs', ns_per_op: 15 },
+    { trace: 'syn-small', build: 'wasi/lmalloc', ns_per_op: 10 },
+    { trace: 'syn-small', build: 'wasi/lmalloc-noslabs', ns_per_op: 40 },
   ];
-  const h = hardeningCost(rows, [trace, { name: 'syn-small', kind: 'synthetic' }]);
-  assert.ok(Math.abs(h.rows[0].cost - 0.1) < 1e-12);
-  assert.ok(Math.abs(h.geomean - 0.1) < 1e-12); // the synthetic +200% is not in it
-  assert.match(h.md, /\| sqlite \| 11\.0 \| 10\.0 \| \+10\.0% \|/);
+  const v = variantCost(rows, [trace, { name: 'syn-small', kind: 'synthetic' }]);
+  assert.ok(Math.abs(v.rows[0].variants['wasi/lmalloc-noslabs'].change - 0.5) < 1e-12);
+  assert.ok(Math.abs(v.geomean['wasi/lmalloc-noslabs'] - 0.5) < 1e-12); // the synthetic +300% is not in it
+  assert.ok(Math.abs(v.geomean['wasi/lmalloc-unhardened'] + 0.1) < 1e-12);
+  assert.equal(v.rows[1].variants['wasi/lmalloc-unhardened'], null); // no run: a "-" cell
+  assert.ok(!('wasi/lmalloc-minimal' in v.geomean)); // never run: no column
+  const md = v.md.split('\n');
+  assert.match(md.find((l) => l.startsWith('| trace')), /\| unhardened \(LM_HARDEN=0\) \| no slabs \(LM_SLABS=0\) \|$/);
+  assert.ok(md.includes('| sqlite | 10.0 | 9.0 (-10.0%) | 15.0 (+50.0%) |'));
+  assert.ok(md.includes('| syn-small | 10.0 | - | 40.0 (+300.0%) |'));
+  assert.ok(md.includes('| **geomean (program traces)** | | **-10.0%** | **+50.0%** |'));
+  assert.equal(variantCost(rows.filter((r) => r.build === 'wasi/lmalloc'), [trace]), null);
 });
 
 test('traceTable: a failed build is a FAILED row, numbers are rounded as printed', () => {
