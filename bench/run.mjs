@@ -230,20 +230,16 @@ async function main() {
     for (let rep = 0; rep < opts.reps; rep++) {
       const order = builds.map((_, i) => builds[(i + rep) % builds.length]);
       const ballast = ballastOf(rep);
-      for (const b of order) {
-        const r = runOne(b, trace, 'throughput', ballast);
-        r.rep = rep;
-        raw.push({ build: b.key, ...r });
-        runs.get(b.key).push(r);
-        if (!r.ok) console.error(`  ${trace.name} ${b.key}: ${r.error}`);
-      }
-      if (!opts.floor) continue;
-      for (const b of order) {
-        const r = runOne(b, trace, 'floor', ballast);
-        r.rep = rep;
-        raw.push({ build: b.key, ...r });
-        floors.get(b.key).push(r);
-        if (!r.ok) console.error(`  ${trace.name} ${b.key} --floor: ${r.error}`);
+      // Every build's throughput run, then (unless --no-floor) its floor run.
+      const passes = [['throughput', runs, ''], ...(opts.floor ? [['floor', floors, ' --floor']] : [])];
+      for (const [mode, into, suffix] of passes) {
+        for (const b of order) {
+          const r = runOne(b, trace, mode, ballast);
+          r.rep = rep;
+          raw.push({ build: b.key, ...r });
+          into.get(b.key).push(r);
+          if (!r.ok) console.error(`  ${trace.name} ${b.key}${suffix}: ${r.error}`);
+        }
       }
     }
     const lat = new Map();

@@ -98,7 +98,7 @@ static uint32_t key(const void *at) {
 }
 
 /* Guard bytes after a block of `size` bytes: at least GUARD_MIN, and up
- * to the next multiple of 16. */
+ * to the next multiple of LM_ALIGNMENT. */
 static uint32_t guard_len(uint32_t size) {
   return GUARD_MIN + ((LM_ALIGNMENT - size % LM_ALIGNMENT) % LM_ALIGNMENT);
 }

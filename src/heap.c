@@ -392,8 +392,9 @@ void lm_block_release(lm_heap_t *h, lm_off_t b) {
   uint32_t size = hdr_size(hdr);
   lm_off_t next = b + size;
   uint32_t next_hdr = hdr_get(base, next);
-  /* Both neighbours are checked before anything is written, so a broken
-   * one is reported with the heap still as it was. */
+  /* Both neighbours' headers and footers are checked before anything is
+   * written, so a broken one is reported with the heap still as it was
+   * (their list links are checked when unlinked, bins.h). */
   lm_off_t pb = hdr_prev_free(hdr) ? free_before(h, b) : b;
   uint32_t next_size = hdr_is_free(next_hdr) && next != h->top
                            ? free_size(h, next) : hdr_size(next_hdr);
@@ -665,17 +666,10 @@ static inline uint32_t aligned_lead(const lm_heap_t *h, lm_off_t b,
                      ~(uintptr_t)(align - 1)) - payload);
 }
 
-/* Whether an aligned payload of nb bytes fits in the block at b of `size`
- * bytes, leaving a tail that is empty or a block: the aligned block must
- * come out exactly nb bytes long (a slab must be LM_SLAB_SIZE). */
-static inline int aligned_fits(const lm_heap_t *h, lm_off_t b, uint32_t size,
-                               uint32_t align, uint32_t nb) {
-  uint32_t lead = aligned_lead(h, b, align);
-  return lead + nb == size || lead + nb + LM_MIN_BLOCK <= size;
-}
-
 /* A free block of the free lists that holds an aligned payload of nb bytes
- * (aligned_fits), taken out of its list and in use with lead + nb bytes
+ * with a tail that is empty or a block (the aligned block must come out
+ * exactly nb bytes long: a slab must be LM_SLAB_SIZE), taken out of its
+ * list and in use with lead + nb bytes
  * (a remainder goes back to the lists), or 0. Looks at the first blocks
  * of the non-empty classes from nb's up to that of `want`, the size that
  * always fits, ALIGNED_PROBES blocks at most: O(1). A block that fits
@@ -688,8 +682,9 @@ static lm_off_t take_aligned_from_bins(lm_heap_t *h, uint32_t align,
   for (uint32_t c = bin_find(&h->bins, bin_class(nb)); c <= last;
        c = bin_find(&h->bins, c + 1)) {
     for (lm_off_t b = h->bins.head[c]; b; b = link_next(base, h->key, b)) {
-      if (aligned_fits(h, b, block_size(base, b), align, nb))
-        return take_listed(h, b, c, aligned_lead(h, b, align) + nb);
+      uint32_t size = block_size(base, b), lead = aligned_lead(h, b, align);
+      if (lead + nb == size || lead + nb + LM_MIN_BLOCK <= size)
+        return take_listed(h, b, c, lead + nb);
       if (--probes == 0)
         return 0;
     }

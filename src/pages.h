@@ -4,11 +4,13 @@
  *
  * Implementations (CMake picks exactly one per build):
  *   pages_wasm.c        memory.grow on wasm32-wasi and the standalone module
- *                       (output: output_stderr.c, or the module's own)
  *   pages_emscripten.c  Emscripten: an sbrk over emscripten_resize_heap,
  *                       shared with the runtime and any other sbrk caller
  *   pages_host.c        native: a reserved address range that behaves like
  *                       linear memory (for ASan, UBSan, valgrind, libFuzzer)
+ * The error output and trap (lm_pages_write_error, lm_pages_trap) come from
+ * output_stderr.c and the entropy from entropy_libc.c on every platform,
+ * except in the standalone module (wasm/module.c), which brings its own.
  *
  * Addresses: the core stores 32-bit offsets from lm_pages_base(). On wasm
  * the base is 0, so an offset is the linear-memory address itself; on the
@@ -73,7 +75,7 @@ uint32_t lm_pages_entropy(void);
  * nowhere if it has none. Used only by the default report handler. */
 void lm_pages_write_error(const char *text, size_t len);
 
-/* Stops the program at once (a wasm trap, or abort on the host). */
+/* Stops the program at once (abort; a wasm trap in the standalone module). */
 _Noreturn void lm_pages_trap(void);
 
 #endif /* LM_PAGES_H */

@@ -16,7 +16,6 @@
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE under -std=c11 */
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "pages.h"
 

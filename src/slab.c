@@ -3,6 +3,23 @@
  * fast paths (taking and freeing an object) are inline in slab.h. */
 #include "slab.h"
 
+/* Puts slab s (of class c) at the head of its class's list. */
+static void slab_push(lm_heap_t *h, lm_off_t s, uint32_t c) {
+  uintptr_t base = heap_base(h);
+  lm_off_t head = h->slabs[c];
+  word_set(base, s + SLAB_NEXT, head);
+  word_set(base, s + SLAB_PREV, 0);
+  if (head)
+    word_set(base, head + SLAB_PREV, s);
+  h->slabs[c] = s;
+}
+
+/* Whether a slab header's object size is one of the classes'. */
+static int slab_size_ok(uint32_t size) {
+  return size >= LM_SLAB_MIN_OBJECT && size <= LM_SLAB_MAX &&
+         size % LM_SLAB_STEP == 0;
+}
+
 lm_off_t lm_slab_new(lm_heap_t *h, uint32_t c) {
   lm_off_t b = lm_block_alloc_aligned(h, LM_SLAB_SIZE, LM_SLAB_SIZE);
   if (!b)
@@ -11,20 +28,15 @@ lm_off_t lm_slab_new(lm_heap_t *h, uint32_t c) {
   hdr_set(base, b, hdr_get(base, b) | LM_SLAB);
   lm_off_t s = block_payload(b);
   uint32_t size = c << LM_SLAB_STEP_LOG2;
-  lm_off_t head = h->slabs[c];
   word_set(base, s + SLAB_CHECK, slab_check_value(h, s));
   word_set(base, s + SLAB_FREE, 0);
   word_set(base, s + SLAB_USED, 0);
   word_set(base, s + SLAB_SIZE, size);
-  word_set(base, s + SLAB_NEXT, head);
-  word_set(base, s + SLAB_PREV, 0);
   word_set(base, s + SLAB_BUMP, s + LM_SLAB_HEADER);
   word_set(base, s + SLAB_INV, ((1u << LM_SLAB_INV_SHIFT) + size - 1) / size);
   for (uint32_t i = 0; i < SLAB_MAP_WORDS; i++)
     word_set(base, s + SLAB_MAP + 4 * i, 0);
-  if (head)
-    word_set(base, head + SLAB_PREV, s);
-  h->slabs[c] = s;
+  slab_push(h, s, c);
   return s;
 }
 
@@ -55,14 +67,7 @@ void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p, int32_t idx) {
 void lm_slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) { slab_put(h, s, p); }
 
 void lm_slab_was_full(lm_heap_t *h, lm_off_t s) {
-  uintptr_t base = heap_base(h);
-  uint32_t c = word_get(base, s + SLAB_SIZE) >> LM_SLAB_STEP_LOG2;
-  lm_off_t head = h->slabs[c];
-  word_set(base, s + SLAB_NEXT, head);
-  word_set(base, s + SLAB_PREV, 0);
-  if (head)
-    word_set(base, head + SLAB_PREV, s);
-  h->slabs[c] = s;
+  slab_push(h, s, word_get(heap_base(h), s + SLAB_SIZE) >> LM_SLAB_STEP_LOG2);
 }
 
 int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],
@@ -73,8 +78,7 @@ int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],
   *listed = 0;
   for (uint32_t i = 0; i < SLAB_MAP_WORDS; i++)
     map[i] = 0;
-  if (size < LM_SLAB_MIN_OBJECT || size > LM_SLAB_MAX ||
-      size % LM_SLAB_STEP ||
+  if (!slab_size_ok(size) ||
       word_get(base, s + SLAB_INV) !=
           ((1u << LM_SLAB_INV_SHIFT) + size - 1) / size)
     return LM_SLAB_BAD_HEADER;
@@ -112,8 +116,7 @@ int lm_slab_objects(lm_heap_t *h, lm_off_t s, lm_slab_object_fn fn,
                     void *ctx) {
   uintptr_t base = heap_base(h);
   uint32_t size = word_get(base, s + SLAB_SIZE);
-  if (size < LM_SLAB_MIN_OBJECT || size > LM_SLAB_MAX ||
-      size % LM_SLAB_STEP)
+  if (!slab_size_ok(size))
     return 0; /* a broken header: the checker reports it */
   uint32_t cap = slab_capacity(size);
   for (uint32_t i = 0; i < cap; i++) {

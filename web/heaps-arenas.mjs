@@ -53,12 +53,12 @@ export function arenaState(addr, chunks, info) {
 }
 
 /** "arena frame: 2 pages, 63.9 KiB used" */
-export function arenaTitle(a) {
+function arenaTitle(a) {
   return `arena ${a.name}: ${a.pages} page${a.pages === 1 ? '' : 's'}, ${formatBytes(a.used)} used`;
 }
 
 /** "heap h: 16 KiB fixed, 2 blocks, 1.2 KiB in use" */
-export function heapTitle(h) {
+function heapTitle(h) {
   const s = h.stats;
   return `heap ${h.name}: ${formatBytes(h.bytes)} fixed` +
     (s ? `, ${s.usedBlocks} block${s.usedBlocks === 1 ? '' : 's'}, ${formatBytes(s.usedBytes)} in use` : '');

@@ -347,10 +347,13 @@ export class Session {
   /** The JS heap a step runs on: the default heap, or the created heap
    * named `name` (destroyed or not: the API refuses a destroyed one). */
   #api(name) {
-    if (!name) return this.heap;
+    return name ? this.#heapNamed(name).heap : this.heap;
+  }
+
+  #heapNamed(name) {
     const h = this.heaps.get(name);
     if (!h) throw new StepError(`there is no heap named "${name}"`);
-    return h.heap;
+    return h;
   }
 
   #arenaNamed(name) {
@@ -683,8 +686,7 @@ export class Session {
   }
 
   #heapDestroy(op) {
-    const h = this.heaps.get(op.name);
-    if (!h) throw new StepError(`there is no heap named "${op.name}"`);
+    const h = this.#heapNamed(op.name);
     h.heap.destroy(); // DestroyedError when it is gone already
     h.alive = false;
     let n = 0;

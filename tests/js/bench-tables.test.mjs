@@ -5,11 +5,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  addRatios, ballastOf, floorSection, geomean, median, summarize,
+  PAGE, addRatios, ballastOf, floorSection, geomean, median, summarize,
   summarizeBuilds, summaryTable, traceTable, variantCost,
 } from '../../bench/tables.mjs';
 
-const PAGE = 65536;
 const trace = { name: 'sqlite', kind: 'program' };
 const build = (toolchain, allocator) => ({ key: `${toolchain}/${allocator}`, toolchain, allocator });
 // A successful run as bench/replay.c prints it.

@@ -22,7 +22,7 @@ import {
   UseAfterFreeError,
   createHeap,
 } from '../../wasm/lmalloc.mjs';
-import { assertUnchanged, rng, seedFromEnv, snapshot } from './helpers.mjs';
+import { assertUnchanged, populated, rng, seedFromEnv, snapshot } from './helpers.mjs';
 
 const STEPS = Number(process.env.LM_STEPS ?? 1500);
 
@@ -74,17 +74,8 @@ const findingsOf = (heap) => {
   return found;
 };
 
-// A debug heap with a few live blocks of every kind (slab objects, blocks,
-// an aligned block), each filled with its own byte through the helpers.
-async function populated(options = {}) {
-  const heap = await createHeap({ debug: true, ...options });
-  const ptrs = [
-    heap.malloc(8), heap.malloc(40), heap.malloc(200), heap.malloc(1000),
-    heap.malloc(70000), heap.alignedAlloc(4096, 300), heap.calloc(10, 10),
-  ];
-  ptrs.forEach((p, i) => heap.bytes(p, heap.usableSize(p)).fill(i + 1));
-  return { heap, ptrs };
-}
+// A debug heap with a few live blocks of every kind (helpers.mjs).
+const populatedDebug = (options = {}) => populated({ debug: true, ...options });
 
 describe('debug build: what a block looks like', () => {
   test('32-byte header, fill bytes, guard bytes, usableSize = requested size', async () => {
@@ -152,7 +143,7 @@ describe('debug build: what a block looks like', () => {
 
 describe('debug build: each misuse, planted with raw writes', () => {
   test('an overflow by one byte is an OverflowError at free, with the allocation number', async () => {
-    const { heap, ptrs } = await populated();
+    const { heap, ptrs } = await populatedDebug();
     const p = heap.malloc(24); // allocation #8
     const old = poke(heap, p + 24, 0x41); // one byte past the requested size
     const e = refused(heap, ptrs, () => heap.free(p), OverflowError, { findings: 1 });
@@ -177,7 +168,7 @@ describe('debug build: each misuse, planted with raw writes', () => {
   });
 
   test('an overflow anywhere in the guard is caught; so is one in a slab object', async () => {
-    const { heap, ptrs } = await populated();
+    const { heap, ptrs } = await populatedDebug();
     for (const size of [1, 16, 40, 200, 3000]) {
       const guard = guardLength(size);
       for (const at of [size, size + guard - 1]) {
@@ -194,7 +185,7 @@ describe('debug build: each misuse, planted with raw writes', () => {
   });
 
   test('an underflow (a write just before the block) is an OverflowError of kind underflow', async () => {
-    const { heap, ptrs } = await populated();
+    const { heap, ptrs } = await populatedDebug();
     const p = heap.malloc(100);
     const old = poke(heap, p - 1, 0);
     const e = refused(heap, ptrs, () => heap.free(p), OverflowError, { findings: 1 });
@@ -209,7 +200,7 @@ describe('debug build: each misuse, planted with raw writes', () => {
   });
 
   test('a write after free is found by check(), with both sequence numbers', async () => {
-    const { heap, ptrs } = await populated();
+    const { heap, ptrs } = await populatedDebug();
     const p = heap.malloc(64); // #8
     heap.free(p); // #9
     assert.equal(heap.check(), 0);
@@ -235,7 +226,7 @@ describe('debug build: each misuse, planted with raw writes', () => {
 
   test('a write after free is a UseAfterFreeError when the block leaves the quarantine', async () => {
     // Room for one block of 100 bytes (160 with header and guard).
-    const { heap, ptrs } = await populated({ quarantineBytes: blockBytes(100) + 40 });
+    const { heap, ptrs } = await populatedDebug({ quarantineBytes: blockBytes(100) + 40 });
     const p = heap.malloc(100); // #8
     const q = heap.malloc(100); // #9
     heap.free(p); // #10: into the quarantine
@@ -271,7 +262,7 @@ describe('debug build: each misuse, planted with raw writes', () => {
   });
 
   test('a double free is a DoubleFreeError with both sequence numbers', async () => {
-    const { heap, ptrs } = await populated();
+    const { heap, ptrs } = await populatedDebug();
     const p = heap.malloc(500); // #8
     const object = heap.malloc(16); // #9
     heap.free(p); // #10
@@ -296,7 +287,7 @@ describe('debug build: each misuse, planted with raw writes', () => {
   });
 
   test('interior, misaligned and foreign pointers are InvalidPointerErrors', async () => {
-    const { heap, ptrs } = await populated();
+    const { heap, ptrs } = await populatedDebug();
     const big = ptrs[3]; // malloc(1000): allocation #4
     const cases = [
       [big + 32, /invalid pointer \(block of 1000 bytes, allocation #4\): interior pointer/, 4],
@@ -320,7 +311,7 @@ describe('debug build: each misuse, planted with raw writes', () => {
   });
 
   test('a trampled debug header is reported as an underflow; check() names the block', async () => {
-    const { heap, ptrs } = await populated();
+    const { heap, ptrs } = await populatedDebug();
     const p = heap.malloc(2000);
     const saved = raw(heap).slice(p - HEADER, p);
     raw(heap).fill(0, p - HEADER, p);

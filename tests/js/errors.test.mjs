@@ -16,19 +16,7 @@ import {
   UseAfterFreeError,
   createHeap,
 } from '../../wasm/lmalloc.mjs';
-import { BUILDS, PAGE, assertUnchanged, snapshot } from './helpers.mjs';
-
-// A heap with a few live blocks of every kind (slab objects, blocks, an
-// aligned block), filled with distinct bytes.
-async function populated(debug) {
-  const heap = await createHeap({ debug });
-  const ptrs = [
-    heap.malloc(8), heap.malloc(40), heap.malloc(200), heap.malloc(1000),
-    heap.malloc(70000), heap.alignedAlloc(4096, 300), heap.calloc(10, 10),
-  ];
-  ptrs.forEach((p, i) => heap.bytes(p, heap.usableSize(p)).fill(i + 1));
-  return { heap, ptrs };
-}
+import { BUILDS, PAGE, assertUnchanged, populated, snapshot } from './helpers.mjs';
 
 // Runs `bad` (which must throw `Class` matching `message`) and checks the
 // heap did not change.
@@ -61,7 +49,7 @@ test('every error class extends LmallocError and is named after itself', () => {
 for (const build of BUILDS) {
   describe(`${build.name}: errors`, () => {
     test('InvalidSizeError: negative, NaN, fractional, non-number, beyond 4 GiB', async () => {
-      const { heap, ptrs } = await populated(build.debug);
+      const { heap, ptrs } = await populated({ debug: build.debug });
       const bad = [-1, -0.5, NaN, 1.5, Infinity, -Infinity, 2 ** 32, 2 ** 53, '8', 8n, null, undefined, {}];
       for (const n of bad) {
         refuses(heap, ptrs, () => heap.malloc(n), InvalidSizeError, /malloc: size must be an integer/);
@@ -77,7 +65,7 @@ for (const build of BUILDS) {
     });
 
     test('InvalidAlignmentError: zero, not a power of two, too large, not a number', async () => {
-      const { heap, ptrs } = await populated(build.debug);
+      const { heap, ptrs } = await populated({ debug: build.debug });
       for (const a of [0, 3, 24, 48, -16, 1.5, NaN, 2 ** 31, '16', undefined]) {
         refuses(heap, ptrs, () => heap.alignedAlloc(a, 16), InvalidAlignmentError,
           /alignment must be a power of two/);
@@ -116,7 +104,7 @@ for (const build of BUILDS) {
     });
 
     test('DoubleFreeError: a block or an object freed twice, or realloc of it', async () => {
-      const { heap, ptrs } = await populated(build.debug);
+      const { heap, ptrs } = await populated({ debug: build.debug });
       const block = heap.malloc(2000);
       heap.free(block);
       refuses(heap, ptrs, () => heap.free(block), DoubleFreeError, /free\(0x[0-9a-f]+\).*already free/);
@@ -136,7 +124,7 @@ for (const build of BUILDS) {
     });
 
     test('InvalidPointerError: foreign, interior, misaligned, not an address', async () => {
-      const { heap, ptrs } = await populated(build.debug);
+      const { heap, ptrs } = await populated({ debug: build.debug });
       const big = ptrs[4];
       const cases = [
         [16, /outside the heap|not a block/], // below the heap (static data)
@@ -158,14 +146,14 @@ for (const build of BUILDS) {
     });
 
     test('UseAfterFreeError: usableSize of a freed block', async () => {
-      const { heap, ptrs } = await populated(build.debug);
+      const { heap, ptrs } = await populated({ debug: build.debug });
       const p = heap.malloc(3000);
       heap.free(p);
       refuses(heap, ptrs, () => heap.usableSize(p), UseAfterFreeError, /usableSize/);
     });
 
     test('a thousand refused calls leave the stack and the heap intact', async () => {
-      const { heap, ptrs } = await populated(build.debug);
+      const { heap, ptrs } = await populated({ debug: build.debug });
       const p = heap.malloc(3000);
       heap.free(p);
       const before = snapshot(heap, ptrs);
@@ -183,7 +171,7 @@ for (const build of BUILDS) {
 
 describe('debug build only', () => {
   test('helpers refuse accesses to freed blocks: UseAfterFreeError', async () => {
-    const { heap, ptrs } = await populated(true);
+    const { heap, ptrs } = await populated({ debug: true });
     const p = heap.malloc(500);
     const q = heap.malloc(8);
     heap.free(p);
@@ -197,7 +185,7 @@ describe('debug build only', () => {
   });
 
   test('helpers refuse ranges past a block or outside every block', async () => {
-    const { heap, ptrs } = await populated(true);
+    const { heap, ptrs } = await populated({ debug: true });
     const p = ptrs[3];
     const usable = heap.usableSize(p);
     assert.equal(heap.bytes(p, usable).length, usable);
@@ -211,7 +199,7 @@ describe('debug build only', () => {
   });
 
   test('an interior pointer is refused even when it looks like a block', async () => {
-    const { heap, ptrs } = await populated(true);
+    const { heap, ptrs } = await populated({ debug: true });
     const p = ptrs[3];
     // A fake used-block header 4 bytes before p + 32 (size 64): the C
     // core's O(1) header check cannot tell it from a real block; the debug

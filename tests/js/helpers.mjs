@@ -12,6 +12,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+import { createHeap } from '../../wasm/lmalloc.mjs';
+
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const built = {
   release: `${root}build/wasi/wasm/lmalloc.wasm`,
@@ -44,6 +46,19 @@ for (const build of Object.keys(built)) {
 }
 
 export const PAGE = 65536;
+
+// A heap made with createHeap(options) holding a few live blocks of every
+// kind (slab objects, blocks, an aligned block), each filled with its own
+// byte (i + 1): { heap, ptrs }.
+export async function populated(options = {}) {
+  const heap = await createHeap(options);
+  const ptrs = [
+    heap.malloc(8), heap.malloc(40), heap.malloc(200), heap.malloc(1000),
+    heap.malloc(70000), heap.alignedAlloc(4096, 300), heap.calloc(10, 10),
+  ];
+  ptrs.forEach((p, i) => heap.bytes(p, heap.usableSize(p)).fill(i + 1));
+  return { heap, ptrs };
+}
 export const BUILDS = [
   { name: 'release', debug: false },
   { name: 'debug', debug: true },

@@ -15,7 +15,7 @@ import { createHeap } from '../../wasm/lmalloc.mjs';
 import { Session, WASM_FILE } from '../../web/session.mjs';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
-export const playgroundWasm = `${root}wasm/dist/${WASM_FILE}`;
+const playgroundWasm = `${root}wasm/dist/${WASM_FILE}`;
 export const artifacts = `${root}build/test-artifacts/web`;
 
 let compiled = null;
@@ -38,11 +38,11 @@ export async function newSession(heapOptions = {}) {
  * Debian's browser through npm playwright-core. `skip` says why a test
  * cannot run here (false when it can). */
 export const CHROMIUM = process.env.LM_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_FLAGS = [
+const CHROMIUM_FLAGS = [
   '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run',
 ];
-export async function chromiumOrSkip() {
+async function chromiumOrSkip() {
   let chromium = null;
   try {
     ({ chromium } = await import('playwright-core'));
