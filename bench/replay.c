@@ -29,6 +29,13 @@
  * All stamp accesses are volatile: clang knows calloc memory is zero and
  * would otherwise fold the checks away (TOOLCHAIN.md trap 8).
  *
+ * --verify replays slowly, to prove the allocator right rather
+ * than to time it: every block is filled whole with its stamp and checked
+ * whole before free and after realloc, and calloc memory is checked zero
+ * in every byte. The first/last-byte stamps of the timed runs miss a block
+ * handed out inside another live one; this pass does not (run.mjs runs it
+ * once per build and trace, and a build that fails it gets no figures).
+ *
  * --latency times every operation separately (one clock read between
  * consecutive operations, so each time includes one clock call) and adds
  * median, p99, p99.9 and max to the report.
@@ -138,12 +145,35 @@ static _Noreturn void fail(size_t index, const char *fmt, ...) {
   exit(2);
 }
 
-static inline void check_stamps(size_t index, uint32_t id) {
+/* How perform() runs: REAL calls the allocator; RECORD also keeps the
+ * address of each allocation in recorded[i]; FLOOR calls no allocator and
+ * takes recorded[i] + shift instead (--floor); VERIFY calls the allocator
+ * and stamps and checks whole blocks (--verify). perform() and the stamp
+ * helpers are inlined with a constant mode, so the REAL loop has no trace
+ * of the other three. */
+enum mode { REAL, RECORD, FLOOR, VERIFY };
+
+/* The first of bytes [from, to) of p that is not v, or `to`. */
+static size_t first_not(const unsigned char *p, size_t from, size_t to,
+                        uint8_t v) {
+  for (size_t at = from; at < to; at++)
+    if (peek(p, at) != v)
+      return at;
+  return to;
+}
+
+static inline void check_stamps(size_t index, uint32_t id, enum mode mode) {
   unsigned char *p = ptrs[id];
   uint32_t size = sizes[id];
   uint8_t s = stamp_of(id);
   if (size == 0)
     return;
+  size_t at = mode == VERIFY ? first_not(p, 0, size, s) : size;
+  if (at < size)
+    fail(index,
+         "block %p (size %u) of id %u: byte %zu is 0x%02x, expected 0x%02x "
+         "(overwritten: overlapping blocks?)",
+         (void *)p, size, id, at, peek(p, at), s);
   if (peek(p, 0) != s)
     fail(index,
          "block %p (size %u) of id %u: first byte is 0x%02x, "
@@ -156,18 +186,25 @@ static inline void check_stamps(size_t index, uint32_t id) {
          (void *)p, size, id, peek(p, size - 1), s);
 }
 
-static inline void stamp(unsigned char *p, uint32_t size, uint32_t id) {
+static inline void stamp(unsigned char *p, uint32_t size, uint32_t id,
+                         enum mode mode) {
   if (size == 0)
     return;
   uint8_t s = stamp_of(id);
+  if (mode == VERIFY)
+    memset(p, s, size);
   poke(p, 0, s);
   poke(p, size - 1, s);
 }
 
 static inline void check_zero(size_t index, const unsigned char *p,
-                              uint32_t size) {
+                              uint32_t size, enum mode mode) {
   if (size == 0)
     return;
+  size_t at = mode == VERIFY ? first_not(p, 0, size, 0) : size;
+  if (at < size)
+    fail(index, "calloc block %p (size %u): byte %zu is 0x%02x, not zero",
+         (const void *)p, size, at, peek(p, at));
   for (uint32_t k = 0; k <= 8; k++) {
     size_t at = k == 8 ? size - 1 : (size_t)((uint64_t)size * k / 8);
     if (peek(p, at) != 0)
@@ -178,11 +215,6 @@ static inline void check_zero(size_t index, const unsigned char *p,
 
 static uint64_t live_bytes, peak_live_bytes;
 
-/* How perform() runs: REAL calls the allocator; RECORD also keeps the
- * address of each allocation in recorded[i]; FLOOR calls no allocator and
- * takes recorded[i] + shift instead (--floor). perform() is inlined with a
- * constant mode, so the REAL loop has no trace of the other two. */
-enum mode { REAL, RECORD, FLOOR };
 static unsigned char **recorded;
 static intptr_t shift;
 
@@ -201,7 +233,7 @@ static inline __attribute__((always_inline)) void perform(size_t i,
     p = mode == FLOOR ? replayed(i) : malloc(size);
     if (!p && size)
       fail(i, "malloc returned NULL (errno %d)", errno);
-    stamp(p, size, id);
+    stamp(p, size, id, mode);
     break;
   case 'c':
     if (mode == FLOOR) {
@@ -211,8 +243,8 @@ static inline __attribute__((always_inline)) void perform(size_t i,
       p = calloc(1, size);
     if (!p && size)
       fail(i, "calloc returned NULL (errno %d)", errno);
-    check_zero(i, p, size);
-    stamp(p, size, id);
+    check_zero(i, p, size, mode);
+    stamp(p, size, id, mode);
     break;
   case 'm':
     p = mode == FLOOR ? replayed(i) : aligned_alloc(o->align, size);
@@ -221,7 +253,7 @@ static inline __attribute__((always_inline)) void perform(size_t i,
     if ((uintptr_t)p & (o->align - 1))
       fail(i, "aligned_alloc(%u, %u) returned %p, not aligned", o->align, size,
            (void *)p);
-    stamp(p, size, id);
+    stamp(p, size, id, mode);
     break;
   case 'r': {
     uint32_t old = sizes[id];
@@ -241,18 +273,24 @@ static inline __attribute__((always_inline)) void perform(size_t i,
            "realloc %u -> %u moved to %p: first byte is 0x%02x, "
            "expected 0x%02x (contents not kept)",
            old, size, (void *)p, peek(p, 0), s);
+    size_t at = mode == VERIFY ? first_not(p, 0, kept, s) : kept;
+    if (at < kept)
+      fail(i,
+           "realloc %u -> %u moved to %p: byte %zu is 0x%02x, "
+           "expected 0x%02x (contents not kept)",
+           old, size, (void *)p, at, peek(p, at), s);
     if (old && old <= size && peek(p, old - 1) != s)
       fail(i,
            "realloc %u -> %u moved to %p: byte %u is 0x%02x, "
            "expected 0x%02x (contents not kept)",
            old, size, (void *)p, old - 1, peek(p, old - 1), s);
-    stamp(p, size, id);
+    stamp(p, size, id, mode);
     live_bytes -= old;
     break;
   }
   case 'f':
   default:
-    check_stamps(i, id);
+    check_stamps(i, id, mode);
     if (mode != FLOOR)
       free(ptrs[id]);
     live_bytes -= sizes[id];
@@ -333,13 +371,13 @@ static uint64_t floor_pass(const lm_trace_t *t) {
   uint64_t elapsed = now_ns() - t0;
   for (uint32_t id = 0; id < t->ids; id++)
     if (ptrs[id])
-      check_stamps(t->count, id);
+      check_stamps(t->count, id, FLOOR);
   return elapsed;
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: replay [--latency | --floor] [--ballast N] "
-                  "<file.trace>\n");
+  fprintf(stderr, "usage: replay [--latency | --floor | --verify] "
+                  "[--ballast N] <file.trace>\n");
   exit(64);
 }
 
@@ -353,14 +391,16 @@ static unsigned long ballast_arg(const char *s) {
 }
 
 int main(int argc, char **argv) {
-  int latency = 0, floor = 0;
+  int latency = 0, floor = 0, verify = 0;
   unsigned long ballast = 0;
   const char *path = NULL;
   for (int a = 1; a < argc; a++) {
-    if (strcmp(argv[a], "--latency") == 0 && !floor)
+    if (strcmp(argv[a], "--latency") == 0 && !floor && !verify)
       latency = 1;
-    else if (strcmp(argv[a], "--floor") == 0 && !latency)
+    else if (strcmp(argv[a], "--floor") == 0 && !latency && !verify)
       floor = 1;
+    else if (strcmp(argv[a], "--verify") == 0 && !latency && !floor)
+      verify = 1;
     else if (strcmp(argv[a], "--ballast") == 0 && a + 1 < argc)
       ballast = ballast_arg(argv[++a]);
     else if (argv[a][0] == '-' || path)
@@ -400,6 +440,11 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < t.count; i++)
       perform(i, RECORD);
     elapsed = now_ns() - t0;
+  } else if (verify) {
+    uint64_t t0 = now_ns();
+    for (size_t i = 0; i < t.count; i++)
+      perform(i, VERIFY);
+    elapsed = now_ns() - t0;
   } else if (!latency) {
     uint64_t t0 = now_ns();
     for (size_t i = 0; i < t.count; i++)
@@ -424,7 +469,7 @@ int main(int argc, char **argv) {
   for (uint32_t id = 0; id < t.ids; id++) {
     if (!ptrs[id])
       continue;
-    check_stamps(t.count, id);
+    check_stamps(t.count, id, verify ? VERIFY : REAL);
     live_end++;
   }
 
@@ -438,7 +483,8 @@ int main(int argc, char **argv) {
          "\"peak_live_bytes\":%llu,\"live_bytes_end\":%llu,"
          "\"live_blocks_end\":%zu",
          t.name, LM_BENCH_ALLOCATOR, TOOLCHAIN,
-         latency ? "latency" : floor ? "floor" : "throughput", t.count,
+         latency ? "latency" : floor ? "floor" : verify ? "verify" : "throughput",
+         t.count,
          (unsigned long long)reported,
          t.count ? (double)reported / (double)t.count : 0.0,
          pages_start,

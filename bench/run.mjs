@@ -10,8 +10,12 @@
 // 2. Decompresses bench/traces/*.trace.gz into build/bench/traces/ and
 //    writes the synthetic workloads (bench/gen-synthetic.mjs, seeded) into
 //    build/bench/synthetic/, each only when missing or out of date.
-// 3. For each trace, `reps` rounds; round r runs every build once, as a
-//    fresh process, in an order rotated by r (A B C D E, then B C D E A, ...)
+// 3. For each trace, first one --verify run per build (replay.c: whole
+//    blocks stamped and checked, untimed in effect); a build that fails it
+//    gets a FAILED row, whatever its times. Then `reps` rounds; round r
+//    runs every build once, as a
+//    fresh process, in an order rotated by r (A B C D E, then B C D E A,
+//    ...)
 //    so drift in machine load spreads evenly, and with the same ballast
 //    (replay.c --ballast, tables.mjs ballastOf: its own start-up layout,
 //    as pages at the end swing by one with it), then every build once more
@@ -177,7 +181,7 @@ async function prepareTraces(opts) {
   return list;
 }
 
-// mode: 'throughput', 'latency' or 'floor' (replay.c's --latency, --floor);
+// mode: 'throughput', 'latency', 'floor' or 'verify' (replay.c's flags);
 // ballast: bytes replay.c allocates and keeps before the replay.
 function runOne(build, trace, mode = 'throughput', ballast = 0) {
   const file = join(buildDir, build.file);
@@ -227,6 +231,13 @@ async function main() {
   for (const trace of traces) {
     const runs = new Map(builds.map((b) => [b.key, []]));
     const floors = new Map(builds.map((b) => [b.key, []]));
+    const verified = new Map();
+    for (const b of builds) {
+      const r = runOne(b, trace, 'verify');
+      raw.push({ build: b.key, ...r });
+      verified.set(b.key, r);
+      if (!r.ok) console.error(`  ${trace.name} ${b.key} --verify: ${r.error}`);
+    }
     for (let rep = 0; rep < opts.reps; rep++) {
       const order = builds.map((_, i) => builds[(i + rep) % builds.length]);
       const ballast = ballastOf(rep);
@@ -251,7 +262,8 @@ async function main() {
         if (!r.ok) console.error(`  ${trace.name} ${b.key} --latency: ${r.error}`);
       }
     }
-    const traceRows = builds.map((b) => summarize(trace, b, runs.get(b.key), lat.get(b.key), floors.get(b.key)));
+    const traceRows = builds.map((b) => summarize(trace, b, runs.get(b.key), lat.get(b.key), floors.get(b.key),
+      verified.get(b.key)));
     addRatios(traceRows);
     for (const r of traceRows) r.kind = trace.kind;
     rows.push(...traceRows);

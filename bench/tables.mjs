@@ -28,10 +28,13 @@ export const BALLAST_STEP = 48;
 export const ballastOf = (rep) => rep * BALLAST_STEP;
 
 // Per (trace, build): the numbers the tables show, from the raw runs.
-export function summarize(trace, build, runs, lat, floors = []) {
-  const ok = runs.filter((r) => r.ok);
+export function summarize(trace, build, runs, lat, floors = [], verify = null) {
+  // A build that failed the --verify run handed out memory wrongly: none
+  // of its runs counts, so it shows as FAILED rather than as a time.
+  const ok = verify && !verify.ok ? [] : runs.filter((r) => r.ok);
   const s = { trace: trace.name, build: build.key, toolchain: build.toolchain, allocator: build.allocator,
     runs: runs.length, ok_runs: ok.length, errors: runs.filter((r) => !r.ok).map((r) => r.error) };
+  if (verify && !verify.ok) s.errors.push(verify.error);
   if (ok.length) {
     const ns = ok.map((r) => r.ns_per_op);
     s.ns_per_op = median(ns);

@@ -49,6 +49,19 @@ test('summarize: medians of the good runs, heap pages from the break, floor and 
   assert.deepEqual(failedFloor.errors, ['x']);
 });
 
+test('summarize: a build that failed --verify gets no figures, however fast its runs', () => {
+  const bad = { ok: false, error: 'exit 2: byte 40 is 0x11, expected 0x9b (overwritten: overlapping blocks?)' };
+  const s = summarize(trace, build('wasi', 'lmalloc'), [run(1), run(2)], null, [run(1)], bad);
+  assert.equal(s.ok_runs, 0);
+  assert.equal(s.ns_per_op, undefined);
+  assert.deepEqual(s.errors, [bad.error]);
+  const rows = [s, summarize(trace, build('wasi', 'dlmalloc'), [run(15)], null, [], { ok: true })];
+  addRatios(rows);
+  assert.equal(rows[0].speedup, undefined);
+  assert.match(traceTable(rows), /\| wasi\/lmalloc \| FAILED \|/);
+  assert.equal(rows[1].ns_per_op, 15); // a passed --verify changes nothing
+});
+
 test('addRatios: speedup and heap ratio against dlmalloc of the same toolchain only', () => {
   const rows = [
     summarize(trace, build('wasi', 'lmalloc'), [run(10, 9)]),
