@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
 import { createHeap } from '../../wasm/lmalloc.mjs';
+import { trimData } from '../../wasm/trim-data.mjs';
 import { BUILDS, built } from './helpers.mjs';
 
 const EXPECTED_IMPORTS = [
@@ -63,6 +64,7 @@ for (const build of BUILDS) {
     test('is position-independent (has a dylink.0 section)', () => {
       assert.equal(WebAssembly.Module.customSections(module, 'dylink.0').length, 1);
     });
+
 
     test('loads from bytes, a file URL, a path and a WebAssembly.Module', async () => {
       const sources = [bytes, pathToFileURL(built[build.name]), built[build.name], module];
@@ -160,4 +162,36 @@ test('each heap is independent', async () => {
   assert.equal(b.stats().usedBlocks, 0);
   assert.notEqual(a.memory, b.memory);
   a.free(p);
+});
+
+test('every built module carries no zeros at the end of its data (trim-data.mjs ran after the link)', () => {
+  for (const path of Object.values(built)) assert.equal(trimData(readFileSync(path)).dropped, 0, path);
+});
+
+test('trimData drops the trailing zeros of active data segments only, and memory reads the same', async () => {
+  const str = (t) => [t.length, ...Buffer.from(t)];
+  const section = (id, payload) => [id, payload.length, ...payload];
+  const module = Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(2, [1, ...str('env'), ...str('memory'), 0x02, 0x00, 0x01]), // imports a memory
+    ...section(12, [2]), // two data segments
+    ...section(11, [
+      2,
+      0x00, 0x41, 16, 0x0b, 5, 0x61, 0x62, 0, 0, 0, // active at 16: "ab\0\0\0"
+      0x01, 3, 0x63, 0, 0, // passive: "c\0\0", kept whole
+    ]),
+  ]);
+  const { bytes, dropped } = trimData(module);
+  assert.equal(dropped, 3);
+  assert.equal(bytes.length, module.length - 3);
+  assert.ok(WebAssembly.validate(bytes));
+  assert.equal(trimData(bytes).dropped, 0, 'a second pass drops nothing');
+  const memoryAfter = async (b) => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    await WebAssembly.instantiate(b, { env: { memory } });
+    return [...new Uint8Array(memory.buffer, 16, 5)];
+  };
+  assert.deepEqual(await memoryAfter(bytes), await memoryAfter(module));
+  assert.deepEqual(await memoryAfter(bytes), [0x61, 0x62, 0, 0, 0]);
+  assert.throws(() => trimData(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8])), /not a wasm module/);
 });
