@@ -153,13 +153,12 @@ static _Noreturn void fail(size_t index, const char *fmt, ...) {
  * of the other three. */
 enum mode { REAL, RECORD, FLOOR, VERIFY };
 
-/* The first of bytes [from, to) of p that is not v, or `to`. */
-static size_t first_not(const unsigned char *p, size_t from, size_t to,
-                        uint8_t v) {
-  for (size_t at = from; at < to; at++)
+/* The first of bytes [0, n) of p that is not v, or n. */
+static size_t first_not(const unsigned char *p, size_t n, uint8_t v) {
+  for (size_t at = 0; at < n; at++)
     if (peek(p, at) != v)
       return at;
-  return to;
+  return n;
 }
 
 static inline void check_stamps(size_t index, uint32_t id, enum mode mode) {
@@ -168,7 +167,7 @@ static inline void check_stamps(size_t index, uint32_t id, enum mode mode) {
   uint8_t s = stamp_of(id);
   if (size == 0)
     return;
-  size_t at = mode == VERIFY ? first_not(p, 0, size, s) : size;
+  size_t at = mode == VERIFY ? first_not(p, size, s) : size;
   if (at < size)
     fail(index,
          "block %p (size %u) of id %u: byte %zu is 0x%02x, expected 0x%02x "
@@ -191,8 +190,10 @@ static inline void stamp(unsigned char *p, uint32_t size, uint32_t id,
   if (size == 0)
     return;
   uint8_t s = stamp_of(id);
-  if (mode == VERIFY)
+  if (mode == VERIFY) {
     memset(p, s, size);
+    return;
+  }
   poke(p, 0, s);
   poke(p, size - 1, s);
 }
@@ -201,7 +202,7 @@ static inline void check_zero(size_t index, const unsigned char *p,
                               uint32_t size, enum mode mode) {
   if (size == 0)
     return;
-  size_t at = mode == VERIFY ? first_not(p, 0, size, 0) : size;
+  size_t at = mode == VERIFY ? first_not(p, size, 0) : size;
   if (at < size)
     fail(index, "calloc block %p (size %u): byte %zu is 0x%02x, not zero",
          (const void *)p, size, at, peek(p, at));
@@ -273,7 +274,7 @@ static inline __attribute__((always_inline)) void perform(size_t i,
            "realloc %u -> %u moved to %p: first byte is 0x%02x, "
            "expected 0x%02x (contents not kept)",
            old, size, (void *)p, peek(p, 0), s);
-    size_t at = mode == VERIFY ? first_not(p, 0, kept, s) : kept;
+    size_t at = mode == VERIFY ? first_not(p, kept, s) : kept;
     if (at < kept)
       fail(i,
            "realloc %u -> %u moved to %p: byte %zu is 0x%02x, "
