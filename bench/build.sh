@@ -37,8 +37,6 @@ source "$(dirname "$0")/toolchain.sh"
 out=${LM_BENCH_OUT:-$root/build/bench}
 mkdir -p "$out"
 
-# The one set of flags every replay program is compiled with.
-cflags=(-O2 -std=c11 -DNDEBUG -DLM_PAGES_BASE_ZERO -Wall -Wextra -I"$root/include" -I"$root/src")
 emflags=(-sENVIRONMENT=node -sWASM_ASYNC_COMPILATION=0
          -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sNODERAWFS=1
          -sEXIT_RUNTIME=1)
@@ -108,7 +106,7 @@ build_wasi() { # build_wasi NAME [-DMACRO=VALUE...] EXTRA_SOURCES_OR_LIBS...
     for src in "${harness[@]}" "$@"; do
       case $src in
         *.c) objs+=("$objdir/$(basename "${src%.c}").o")
-             run "${wasi_cc[@]}" "${cflags[@]}" "${defs[@]}" \
+             run "${wasi_cc[@]}" "${replay_cflags[@]}" "${defs[@]}" \
                -DLM_BENCH_ALLOCATOR="\"$name\"" -c "$src" -o "${objs[-1]}" ||
                { fail "$target" "${src#$root/} does not compile"; return 0; } ;;
         *) links+=("$src") ;;
@@ -131,7 +129,7 @@ build_em() { # build_em NAME MALLOC EXTRA_SOURCES...
     rm -f "$target"
     # The glue is CommonJS: named .cjs, since the repository's package.json
     # says "type": "module".
-    run "$emcc" "${cflags[@]}" "${emflags[@]}" -sMALLOC="$malloc" \
+    run "$emcc" "${replay_cflags[@]}" "${emflags[@]}" -sMALLOC="$malloc" \
         -DLM_BENCH_ALLOCATOR="\"$name\"" "${harness[@]}" "$@" \
         -o "${target%.cjs}.js" &&
       mv "${target%.cjs}.js" "$target" ||

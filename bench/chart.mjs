@@ -13,7 +13,8 @@
 // and is unit-tested in tests/js/bench-chart.test.mjs.
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+
+import { isMain } from '../scripts/is-main.mjs';
 
 // Builds shown, in order; dlmalloc is the 1.0 line itself.
 export const SERIES = [
@@ -80,7 +81,7 @@ ${heap.svg}
 `;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   const input = process.argv[2] ?? new URL('./results/latest.json', import.meta.url);
   const output = process.argv[3] ?? new URL('./results/latest.svg', import.meta.url);
   const { results } = JSON.parse(readFileSync(input, 'utf8'));

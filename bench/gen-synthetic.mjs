@@ -24,6 +24,8 @@ import { mkdirSync, openSync, writeSync, closeSync, renameSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { isMain } from '../scripts/is-main.mjs';
+
 export const WORKLOADS = ['small', 'medium', 'large', 'realloc', 'aligned'];
 
 // splitmix32: a small, well-mixed 32-bit generator; seedable, no deps.
@@ -221,6 +223,6 @@ function main(argv) {
   for (const name of only) console.log(generate(name, seed, out));
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   main(process.argv.slice(2));
 }

@@ -337,6 +337,29 @@ static uint32_t clock_overhead_ns(void) {
   return d[N / 2];
 }
 
+/* Replays the whole trace in `mode` (inlined with it: each loop is the
+ * mode's own code, as perform() says); returns its time in ns. */
+static inline __attribute__((always_inline)) uint64_t replay_all(size_t count,
+                                                                 enum mode mode) {
+  uint64_t t0 = now_ns();
+  for (size_t i = 0; i < count; i++)
+    perform(i, mode);
+  return now_ns() - t0;
+}
+
+/* Checks the stamps of every block still live after the replay (in `mode`:
+ * whole blocks when VERIFY); returns how many there are. */
+static size_t check_live(const lm_trace_t *t, enum mode mode) {
+  size_t live = 0;
+  for (uint32_t id = 0; id < t->ids; id++) {
+    if (!ptrs[id])
+      continue;
+    check_stamps(t->count, id, mode);
+    live++;
+  }
+  return live;
+}
+
 /* --floor's second replay (see the opening comment): the addresses of the
  * recorded replay, moved into fresh pages, without the allocator. Returns
  * its time in ns. */
@@ -366,13 +389,8 @@ static uint64_t floor_pass(const lm_trace_t *t) {
     sizes[id] = 0;
   }
   live_bytes = 0;
-  uint64_t t0 = now_ns();
-  for (size_t i = 0; i < t->count; i++)
-    perform(i, FLOOR);
-  uint64_t elapsed = now_ns() - t0;
-  for (uint32_t id = 0; id < t->ids; id++)
-    if (ptrs[id])
-      check_stamps(t->count, id, FLOOR);
+  uint64_t elapsed = replay_all(t->count, FLOOR);
+  check_live(t, FLOOR);
   return elapsed;
 }
 
@@ -392,16 +410,14 @@ static unsigned long ballast_arg(const char *s) {
 }
 
 int main(int argc, char **argv) {
-  int latency = 0, floor = 0, verify = 0;
+  const char *run = NULL; /* --latency, --floor or --verify: at most one */
   unsigned long ballast = 0;
   const char *path = NULL;
   for (int a = 1; a < argc; a++) {
-    if (strcmp(argv[a], "--latency") == 0 && !floor && !verify)
-      latency = 1;
-    else if (strcmp(argv[a], "--floor") == 0 && !latency && !verify)
-      floor = 1;
-    else if (strcmp(argv[a], "--verify") == 0 && !latency && !floor)
-      verify = 1;
+    if ((strcmp(argv[a], "--latency") == 0 || strcmp(argv[a], "--floor") == 0 ||
+         strcmp(argv[a], "--verify") == 0) &&
+        (!run || strcmp(run, argv[a]) == 0))
+      run = argv[a];
     else if (strcmp(argv[a], "--ballast") == 0 && a + 1 < argc)
       ballast = ballast_arg(argv[++a]);
     else if (argv[a][0] == '-' || path)
@@ -411,6 +427,9 @@ int main(int argc, char **argv) {
   }
   if (!path)
     usage();
+  int latency = run && strcmp(run, "--latency") == 0;
+  int floor = run && strcmp(run, "--floor") == 0;
+  int verify = run && strcmp(run, "--verify") == 0;
 
   static lm_trace_t t;
   if (lm_trace_load_with(path, &t, page_get) != 0)
@@ -437,20 +456,11 @@ int main(int argc, char **argv) {
   uintptr_t break_start = program_break();
   uint64_t elapsed;
   if (floor) {
-    uint64_t t0 = now_ns();
-    for (size_t i = 0; i < t.count; i++)
-      perform(i, RECORD);
-    elapsed = now_ns() - t0;
+    elapsed = replay_all(t.count, RECORD);
   } else if (verify) {
-    uint64_t t0 = now_ns();
-    for (size_t i = 0; i < t.count; i++)
-      perform(i, VERIFY);
-    elapsed = now_ns() - t0;
+    elapsed = replay_all(t.count, VERIFY);
   } else if (!latency) {
-    uint64_t t0 = now_ns();
-    for (size_t i = 0; i < t.count; i++)
-      perform(i, REAL);
-    elapsed = now_ns() - t0;
+    elapsed = replay_all(t.count, REAL);
   } else {
     uint64_t start = now_ns(), prev = start;
     for (size_t i = 0; i < t.count; i++) {
@@ -466,13 +476,7 @@ int main(int argc, char **argv) {
   uintptr_t break_end = program_break();
 
   /* Blocks the program never freed must still hold their stamps. */
-  size_t live_end = 0;
-  for (uint32_t id = 0; id < t.ids; id++) {
-    if (!ptrs[id])
-      continue;
-    check_stamps(t.count, id, verify ? VERIFY : REAL);
-    live_end++;
-  }
+  size_t live_end = check_live(&t, verify ? VERIFY : REAL);
 
   /* What ns_total reports: the floor pass's time in --floor mode. */
   uint64_t reported = floor ? floor_pass(&t) : elapsed;
@@ -484,8 +488,7 @@ int main(int argc, char **argv) {
          "\"peak_live_bytes\":%llu,\"live_bytes_end\":%llu,"
          "\"live_blocks_end\":%zu",
          t.name, LM_BENCH_ALLOCATOR, TOOLCHAIN,
-         latency ? "latency" : floor ? "floor" : verify ? "verify" : "throughput",
-         t.count,
+         run ? run + 2 : "throughput", t.count,
          (unsigned long long)reported,
          t.count ? (double)reported / (double)t.count : 0.0,
          pages_start,

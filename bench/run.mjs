@@ -13,10 +13,9 @@
 // 3. For each trace, first one --verify run per build (replay.c: whole
 //    blocks stamped and checked, untimed in effect); a build that fails it
 //    gets a FAILED row, whatever its times. Then `reps` rounds; round r
-//    runs every build once, as a
-//    fresh process, in an order rotated by r (A B C D E, then B C D E A,
-//    ...)
-//    so drift in machine load spreads evenly, and with the same ballast
+//    runs every build once, as a fresh process, in an order rotated by r
+//    (A B C D E, then B C D E A, ...) so drift in machine load spreads
+//    evenly, and with the same ballast
 //    (replay.c --ballast, tables.mjs ballastOf: its own start-up layout,
 //    as pages at the end swing by one with it), then every build once more
 //    with --floor (replay.c: the harness alone, replaying the addresses
@@ -228,40 +227,29 @@ async function main() {
 
   const raw = [];
   const rows = [];
+  // One run, kept in `raw` (with its round, if it has one) and reported
+  // when it failed.
+  const runLogged = (b, trace, mode, ballast = 0, rep = undefined) => {
+    const r = runOne(b, trace, mode, ballast);
+    if (rep !== undefined) r.rep = rep;
+    raw.push({ build: b.key, ...r });
+    if (!r.ok) console.error(`  ${trace.name} ${b.key}${mode === 'throughput' ? '' : ` --${mode}`}: ${r.error}`);
+    return r;
+  };
   for (const trace of traces) {
     const runs = new Map(builds.map((b) => [b.key, []]));
     const floors = new Map(builds.map((b) => [b.key, []]));
-    const verified = new Map();
-    for (const b of builds) {
-      const r = runOne(b, trace, 'verify');
-      raw.push({ build: b.key, ...r });
-      verified.set(b.key, r);
-      if (!r.ok) console.error(`  ${trace.name} ${b.key} --verify: ${r.error}`);
-    }
+    const verified = new Map(builds.map((b) => [b.key, runLogged(b, trace, 'verify')]));
     for (let rep = 0; rep < opts.reps; rep++) {
       const order = builds.map((_, i) => builds[(i + rep) % builds.length]);
       const ballast = ballastOf(rep);
       // Every build's throughput run, then (unless --no-floor) its floor run.
-      const passes = [['throughput', runs, ''], ...(opts.floor ? [['floor', floors, ' --floor']] : [])];
-      for (const [mode, into, suffix] of passes) {
-        for (const b of order) {
-          const r = runOne(b, trace, mode, ballast);
-          r.rep = rep;
-          raw.push({ build: b.key, ...r });
-          into.get(b.key).push(r);
-          if (!r.ok) console.error(`  ${trace.name} ${b.key}${suffix}: ${r.error}`);
-        }
+      const passes = [['throughput', runs], ...(opts.floor ? [['floor', floors]] : [])];
+      for (const [mode, into] of passes) {
+        for (const b of order) into.get(b.key).push(runLogged(b, trace, mode, ballast, rep));
       }
     }
-    const lat = new Map();
-    if (opts.latency) {
-      for (const b of builds) {
-        const r = runOne(b, trace, 'latency');
-        raw.push({ build: b.key, ...r });
-        lat.set(b.key, r);
-        if (!r.ok) console.error(`  ${trace.name} ${b.key} --latency: ${r.error}`);
-      }
-    }
+    const lat = new Map(opts.latency ? builds.map((b) => [b.key, runLogged(b, trace, 'latency')]) : []);
     const traceRows = builds.map((b) => summarize(trace, b, runs.get(b.key), lat.get(b.key), floors.get(b.key),
       verified.get(b.key)));
     addRatios(traceRows);

@@ -22,7 +22,8 @@ export const PAGE = 65536;
 
 // The ballast of repetition rep (replay.c --ballast): 0, 48, 96, ... bytes
 // allocated before the replay, so that each repetition starts from its own
-// layout (sizes both below and above lmalloc's 256-byte slab limit). Pages
+// layout (with 7 rounds, 0 to 288 bytes: sizes on both sides of lmalloc's
+// 256-byte slab limit; the default 5 stop at 192). Pages
 // at the end then come as a median over layouts, with their range.
 export const BALLAST_STEP = 48;
 export const ballastOf = (rep) => rep * BALLAST_STEP;
@@ -31,10 +32,11 @@ export const ballastOf = (rep) => rep * BALLAST_STEP;
 export function summarize(trace, build, runs, lat, floors = [], verify = null) {
   // A build that failed the --verify run handed out memory wrongly: none
   // of its runs counts, so it shows as FAILED rather than as a time.
-  const ok = verify && !verify.ok ? [] : runs.filter((r) => r.ok);
+  const unverified = verify && !verify.ok;
+  const ok = unverified ? [] : runs.filter((r) => r.ok);
   const s = { trace: trace.name, build: build.key, toolchain: build.toolchain, allocator: build.allocator,
     runs: runs.length, ok_runs: ok.length, errors: runs.filter((r) => !r.ok).map((r) => r.error) };
-  if (verify && !verify.ok) s.errors.push(verify.error);
+  if (unverified) s.errors.push(verify.error);
   if (ok.length) {
     const ns = ok.map((r) => r.ns_per_op);
     s.ns_per_op = median(ns);

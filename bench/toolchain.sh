@@ -1,6 +1,8 @@
 # What bench/build.sh and bench/size.sh share: the repository root, the
-# compilers (the same for every allocator) and lmalloc's sources. Sourced,
-# not run; sets root, wasi_cc, emcc, lm_wasm and lm_em.
+# compilers (the same for every allocator), the replay programs' flags and
+# lmalloc's sources. Sourced, not run; sets root, wasi_cc, emcc,
+# replay_cflags, lm_wasm and lm_em (tests/js/bench-replay.test.mjs reads
+# them too).
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export NODE_PATH=${NODE_PATH:-/usr/share/nodejs} # TOOLCHAIN.md trap 1
 
@@ -11,6 +13,9 @@ else
   wasi_cc=("${CLANG:-clang-19}" --target=wasm32-wasi)
 fi
 emcc=${EMCC:-emcc}
+
+# The one set of flags every replay program is compiled with (build.sh).
+replay_cflags=(-O2 -std=c11 -DNDEBUG -DLM_PAGES_BASE_ZERO -Wall -Wextra -I"$root/include" -I"$root/src")
 
 # lmalloc = the sources of the release library for each platform, as
 # CMakeLists.txt lists them (configuring a preset writes

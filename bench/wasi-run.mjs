@@ -10,13 +10,16 @@
 //   moved jq-transform's pages at the end by one); the rest of the host's
 //   file system is preopened as "/";
 // - every WASI import is wrapped in a plain JS function before
-//   instantiation (TOOLCHAIN.md trap 3: node:wasi's fast path keeps a stale
-//   view of memory after memory.grow and can abort the process);
+//   instantiation (tests/run-wasi.mjs wrapImports; TOOLCHAIN.md trap 3:
+//   node:wasi's fast path keeps a stale view of memory after memory.grow
+//   and can abort the process);
 // - the module is compiled synchronously before it starts, and the exit
 //   status of the module becomes the exit status of this process.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { WASI } from 'node:wasi';
+
+import { wrapImports } from '../tests/run-wasi.mjs';
 
 const [modulePath, ...rest] = process.argv.slice(2);
 if (!modulePath) {
@@ -37,12 +40,7 @@ const wasi = new WASI({
   preopens,
   returnOnExit: true,
 });
-const imports = wasi.getImportObject();
-const calls = imports.wasi_snapshot_preview1;
-for (const name of Object.keys(calls)) {
-  const f = calls[name];
-  calls[name] = (...a) => f(...a);
-}
+const imports = wrapImports(wasi.getImportObject());
 const module = new WebAssembly.Module(readFileSync(modulePath));
 const instance = new WebAssembly.Instance(module, imports);
 process.exitCode = wasi.start(instance);

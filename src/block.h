@@ -104,16 +104,6 @@ _Static_assert((LM_SPAN_HEADER + LM_HEADER_SIZE) % LM_ALIGN == 0,
 #define LM_HARDEN 1
 #endif
 
-/* The hottest paths (a slab object's free): inlined into their caller
- * when built for speed, a plain inline (the compiler's choice, a call
- * where it is used twice) when built for size (-Os, -Oz), which is how
- * bench/size.sh builds the module it measures. */
-#ifdef __OPTIMIZE_SIZE__
-#define LM_HOT_INLINE static inline
-#else
-#define LM_HOT_INLINE static inline __attribute__((always_inline))
-#endif
-
 /* The mask applied to links and footers: the heap's key, or nothing. */
 #define LM_MASK(key) (LM_HARDEN ? (key) : 0u)
 

@@ -6,7 +6,8 @@
  * linked where a C library is.
  *
  * The first 32 bits are read at start-up, by a constructor, and kept for
- * the first heap (the default heap, on the first malloc): the first
+ * the first heap made (normally the default heap, on the first malloc;
+ * a heap created before that takes them instead): the first
  * getentropy of an Emscripten program under node loads node's WebCrypto,
  * which took 3 ms here (a dlmalloc program's first malloc: 0.16 ms), and
  * that belongs to start-up, not to a malloc in the middle of a frame.

@@ -40,7 +40,9 @@ int (*lm_owner_hook)(lm_heap_t *h, lm_off_t p);
 /* Helpers the default heap's paths use once, that code for other heaps
  * (lm_heap_add_run, lm_heap_resize) uses as well: forced inline, so that
  * second use does not turn them into calls on the default heap's paths
- * (bench/size.sh measures those). */
+ * (bench/size.sh measures those). take_listed is forced inline into both
+ * its callers, the two free-list searches, on purpose: each keeps the
+ * straight-line code it had before the helper existed. */
 #define INLINE_ONCE static inline __attribute__((always_inline))
 
 /* ---------------------------------------------------------------------
@@ -326,9 +328,9 @@ __attribute__((noinline)) static lm_off_t take_from_bins(lm_heap_t *h,
   lm_off_t b;
   if (nb >= LM_LINEAR_LIMIT) {
     /* Blocks of c itself may be smaller than nb: the first is tried.
-     * (Trying up to four, as before, found a fit in about one probe in
-     * five on sqlite and cost pages: one on sqlite (WASI), one on gcc
-     * (Emscripten), medians over seven layouts.) */
+     * Trying more finds a fit in about one probe in five on sqlite, and
+     * costs pages (bench: one on sqlite under WASI, one on gcc under
+     * Emscripten, medians over seven layouts). */
     b = h->bins.head[c];
     if (b && block_size(base, b) >= nb)
       goto found;
@@ -625,7 +627,7 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
   uint32_t have; /* usable bytes now */
   if (s) {
     if (!slab_live(h, s, p)) {
-      lm_slab_refused(h, s, p, slab_index(heap_base(h), s, p));
+      lm_slab_put(h, s, p); /* reports the pointer, changes nothing */
       return NULL;
     }
     have = word_get(heap_base(h), s + SLAB_SIZE);
@@ -669,8 +671,8 @@ static inline uint32_t aligned_lead(const lm_heap_t *h, lm_off_t b,
 /* A free block of the free lists that holds an aligned payload of nb bytes
  * with a tail that is empty or a block (the aligned block must come out
  * exactly nb bytes long: a slab must be LM_SLAB_SIZE), taken out of its
- * list and in use with lead + nb bytes
- * (a remainder goes back to the lists), or 0. Looks at the first blocks
+ * list and in use with lead + nb bytes (a remainder goes back to the
+ * lists), or 0. Looks at the first blocks
  * of the non-empty classes from nb's up to that of `want`, the size that
  * always fits, ALIGNED_PROBES blocks at most: O(1). A block that fits
  * with a small gap (a slab's old place, a hole between blocks) is used

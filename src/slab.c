@@ -20,6 +20,16 @@ static int slab_size_ok(uint32_t size) {
          size % LM_SLAB_STEP == 0;
 }
 
+/* The index multiplier of objects of `size` bytes (slab.h: inv). */
+static uint32_t slab_inv(uint32_t size) {
+  return ((1u << LM_SLAB_INV_SHIFT) + size - 1) / size;
+}
+
+/* The class of slab s, from its object size. */
+static uint32_t slab_class_of(uintptr_t base, lm_off_t s) {
+  return word_get(base, s + SLAB_SIZE) >> LM_SLAB_STEP_LOG2;
+}
+
 lm_off_t lm_slab_new(lm_heap_t *h, uint32_t c) {
   lm_off_t b = lm_block_alloc_aligned(h, LM_SLAB_SIZE, LM_SLAB_SIZE);
   if (!b)
@@ -33,7 +43,7 @@ lm_off_t lm_slab_new(lm_heap_t *h, uint32_t c) {
   word_set(base, s + SLAB_USED, 0);
   word_set(base, s + SLAB_SIZE, size);
   word_set(base, s + SLAB_BUMP, s + LM_SLAB_HEADER);
-  word_set(base, s + SLAB_INV, ((1u << LM_SLAB_INV_SHIFT) + size - 1) / size);
+  word_set(base, s + SLAB_INV, slab_inv(size));
   for (uint32_t i = 0; i < SLAB_MAP_WORDS; i++)
     word_set(base, s + SLAB_MAP + 4 * i, 0);
   slab_push(h, s, c);
@@ -47,7 +57,7 @@ void lm_slab_release(lm_heap_t *h, lm_off_t s) {
   if (prev)
     word_set(base, prev + SLAB_NEXT, next);
   else
-    h->slabs[word_get(base, s + SLAB_SIZE) >> LM_SLAB_STEP_LOG2] = next;
+    h->slabs[slab_class_of(base, s)] = next;
   if (next)
     word_set(base, next + SLAB_PREV, prev);
   word_set(base, s + SLAB_CHECK, 0); /* no longer a slab for slab_of */
@@ -67,7 +77,7 @@ void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p, int32_t idx) {
 void lm_slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) { slab_put(h, s, p); }
 
 void lm_slab_was_full(lm_heap_t *h, lm_off_t s) {
-  slab_push(h, s, word_get(heap_base(h), s + SLAB_SIZE) >> LM_SLAB_STEP_LOG2);
+  slab_push(h, s, slab_class_of(heap_base(h), s));
 }
 
 int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],
@@ -78,9 +88,7 @@ int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],
   *listed = 0;
   for (uint32_t i = 0; i < SLAB_MAP_WORDS; i++)
     map[i] = 0;
-  if (!slab_size_ok(size) ||
-      word_get(base, s + SLAB_INV) !=
-          ((1u << LM_SLAB_INV_SHIFT) + size - 1) / size)
+  if (!slab_size_ok(size) || word_get(base, s + SLAB_INV) != slab_inv(size))
     return LM_SLAB_BAD_HEADER;
   uint32_t cap = slab_capacity(size);
   lm_off_t bump = word_get(base, s + SLAB_BUMP);

@@ -200,7 +200,8 @@ void lm_slab_was_full(lm_heap_t *h, lm_off_t s);
 /* Frees the object at offset p of slab s. A double free, or a pointer
  * into the slab where no allocated object starts, is reported and changes
  * nothing. O(1). */
-LM_HOT_INLINE void slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) {
+static inline __attribute__((always_inline)) void
+slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) {
   uintptr_t base = heap_base(h);
   int32_t idx = slab_index(base, s, p);
   lm_off_t w = slab_map_word(s, (uint32_t)idx);
@@ -221,12 +222,13 @@ LM_HOT_INLINE void slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) {
     lm_slab_was_full(h, s);
 }
 
-/* slab_put, out of line: for the callers off the hot path (realloc). */
+/* slab_put, out of line: for realloc, and for free() too when built for
+ * size (slab_free below). */
 void lm_slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p);
 
 /* What free() calls for a slab object: slab_put inlined when built for
- * speed, the one out-of-line copy when built for size (-Os, -Oz: see
- * LM_HOT_INLINE in block.h). */
+ * speed, the one out-of-line copy when built for size (-Os, -Oz), which is
+ * how bench/size.sh builds the module it measures. */
 #ifdef __OPTIMIZE_SIZE__
 #define slab_free lm_slab_put
 #else

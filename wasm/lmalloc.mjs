@@ -421,7 +421,6 @@ class Heap {
   #memory;
   #exports;
   #sp; // the __stack_pointer global
-  #stackTop;
   #layout; // where createHeap put static data and stack (get layout)
   #debug;
   #live; // LiveBlocks with checks (debug builds by default), else null
@@ -457,8 +456,7 @@ class Heap {
     }
     this.#memory = wiring.memory;
     this.#sp = wiring.stackPointer;
-    this.#stackTop = wiring.stackTop;
-    this.#layout = Object.freeze({ ...wiring.layout });
+    this.#layout = wiring.layout; // frozen by createHeap
     this.#debug = wiring.debug;
     this.#live = wiring.checks ? new LiveBlocks() : null;
     this.#bytesSeen = wiring.memory.buffer.byteLength;
@@ -604,7 +602,7 @@ class Heap {
     try {
       result = f();
     } catch (e) {
-      this.#sp.value = this.#stackTop;
+      this.#sp.value = this.#layout.stackTop;
       this.#op = '';
       this.#noticeGrowth(op, requestedSize);
       throw e;
@@ -940,7 +938,12 @@ class Heap {
   }
 
   check(onFinding) {
-    const { result, items } = this.#collect('findings', 'check', () => this.#c.check());
+    return this.#findings(this.#collect('findings', 'check', () => this.#c.check()), onFinding);
+  }
+
+  // The end of check and flushQuarantine: each finding collected goes to
+  // onFinding (when given); returns the count C returned.
+  #findings({ result, items }, onFinding) {
     if (onFinding) for (const f of items) onFinding(f);
     return result >>> 0;
   }
@@ -963,10 +966,8 @@ class Heap {
   // were written to after their free, each passed to onFinding.
   flushQuarantine(onFinding) {
     if (!this.#debug) return 0;
-    const { result, items } = this.#collect('findings', 'flushQuarantine',
-      () => this.#exports.lm_quarantine_flush());
-    if (onFinding) for (const f of items) onFinding(f);
-    return result >>> 0;
+    return this.#findings(this.#collect('findings', 'flushQuarantine',
+      () => this.#exports.lm_quarantine_flush()), onFinding);
   }
 
   // --- heaps and arenas ---------------------------------------------------
@@ -1249,16 +1250,15 @@ export async function createHeap(options = {}) {
     }
   }
   const memoryBase = Math.ceil((startBytes + lead) / memAlign) * memAlign;
-  const stackTop = align16(memoryBase + dataBytes + STACK_SIZE);
+  const dataEnd = memoryBase + dataBytes;
+  const stackTop = align16(dataEnd + STACK_SIZE);
   const initialEnd = Math.min(startBytes + pages * PAGE_SIZE, 0xffff0000);
 
   const stackPointer = new WebAssembly.Global({ value: 'i32', mutable: true }, stackTop);
   // The imports call into the heap through `wiring`, which the Heap
   // constructor fills in once the module's build (debug or not) is known.
-  const layout = {
-    dataStart: memoryBase, dataEnd: memoryBase + dataBytes, stackBase: memoryBase + dataBytes, stackTop,
-  };
-  const wiring = { memory: own, stackPointer, stackTop, layout, maximumPages };
+  const layout = Object.freeze({ dataStart: memoryBase, dataEnd, stackBase: dataEnd, stackTop });
+  const wiring = { memory: own, stackPointer, layout, maximumPages };
   const imports = {
     env: {
       memory: own,

@@ -22,120 +22,73 @@
 // Prints what it did; exits 1 on a module it cannot parse. trimData() is
 // the same as a function (tested by tests/js/module.test.mjs).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
+import { isMain } from '../scripts/is-main.mjs';
+import { encodeU32, readU32, sections } from '../scripts/wasm-binary.mjs';
 
 const DATA_SECTION = 11;
-
-function fail(message) {
-  throw new Error(message);
-}
-
-function uleb(n) {
-  const out = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-// A reader over bytes: unsigned and signed LEB128.
-function reader(bytes, pos = 0) {
-  return {
-    get pos() { return pos; },
-    byte() {
-      if (pos >= bytes.length) fail('unexpected end of module');
-      return bytes[pos++];
-    },
-    uleb() {
-      let v = 0;
-      let shift = 0;
-      for (;;) {
-        const b = this.byte();
-        v += (b & 0x7f) * 2 ** shift;
-        if (!(b & 0x80)) return v;
-        shift += 7;
-      }
-    },
-    skipLeb() {
-      while (this.byte() & 0x80);
-    },
-    skip(n) {
-      if (pos + n > bytes.length) fail('unexpected end of module');
-      pos += n;
-    },
-  };
-}
 
 // The data section's payload with every active segment's trailing zeros
 // dropped; returns [payload, bytes dropped].
 function trimSegments(payload) {
-  const r = reader(payload);
-  const count = r.uleb();
-  const out = [...uleb(count)];
+  let [count, pos] = readU32(payload, 0);
+  const out = encodeU32(count);
   let dropped = 0;
   for (let i = 0; i < count; i++) {
-    const start = r.pos;
-    const flags = r.uleb();
-    if (flags === 2) r.uleb(); // memory index
+    const start = pos;
+    let flags;
+    [flags, pos] = readU32(payload, pos);
+    if (flags === 2) [, pos] = readU32(payload, pos); // memory index
     if (flags === 0 || flags === 2) {
       // The offset: i32.const n or global.get g, then end.
-      for (let op = r.byte(); op !== 0x0b; op = r.byte()) {
-        if (op === 0x41 || op === 0x23) r.skipLeb();
-        else fail(`segment ${i}: unexpected opcode 0x${op.toString(16)} in its offset`);
+      for (let op = payload[pos++]; op !== 0x0b; op = payload[pos++]) {
+        if (op !== 0x41 && op !== 0x23) {
+          throw new Error(`segment ${i}: unexpected opcode 0x${op?.toString(16)} in its offset`);
+        }
+        [, pos] = readU32(payload, pos);
       }
     } else if (flags !== 1) {
-      fail(`segment ${i}: unknown flags ${flags}`);
+      throw new Error(`segment ${i}: unknown flags ${flags}`);
     }
-    const head = payload.subarray(start, r.pos);
-    const size = r.uleb();
-    const data = payload.subarray(r.pos, r.pos + size);
-    r.skip(size);
+    const head = payload.subarray(start, pos);
+    let size;
+    [size, pos] = readU32(payload, pos);
+    if (pos + size > payload.length) throw new Error(`segment ${i}: truncated`);
+    const data = payload.subarray(pos, pos + size);
+    pos += size;
     let end = size;
     if (flags !== 1) while (end > 0 && data[end - 1] === 0) end--;
     dropped += size - end;
-    out.push(...head, ...uleb(end), ...data.subarray(0, end));
+    out.push(...head, ...encodeU32(end), ...data.subarray(0, end));
   }
-  if (r.pos !== payload.length) fail('data section has bytes after its segments');
+  if (pos !== payload.length) throw new Error('data section has bytes after its segments');
   return [Uint8Array.from(out), dropped];
 }
 
 // The module `bytes` with its active data segments' trailing zeros
 // dropped: { bytes, dropped }. Throws on a module it cannot parse.
 export function trimData(bytes) {
-  if (bytes.length < 8 || Buffer.from(bytes.subarray(0, 4)).readUInt32LE(0) !== 0x6d736100) {
-    fail('not a wasm module');
-  }
-  const r = reader(bytes, 8);
   const parts = [bytes.subarray(0, 8)];
   let dropped = 0;
-  while (r.pos < bytes.length) {
-    const start = r.pos;
-    const id = r.byte();
-    const size = r.uleb();
-    const body = bytes.subarray(r.pos, r.pos + size);
-    r.skip(size);
+  for (const { id, start, body, end } of sections(bytes)) {
     if (id === DATA_SECTION) {
       const [payload, n] = trimSegments(body);
       dropped += n;
-      parts.push(Uint8Array.of(id, ...uleb(payload.length)), payload);
+      parts.push(Uint8Array.of(id, ...encodeU32(payload.length)), payload);
     } else {
-      parts.push(bytes.subarray(start, r.pos));
+      parts.push(bytes.subarray(start, end));
     }
   }
   return { bytes: Buffer.concat(parts), dropped };
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   const [path] = process.argv.slice(2);
   try {
-    if (!path) fail('usage: node wasm/trim-data.mjs module.wasm');
+    if (!path) throw new Error('usage: node wasm/trim-data.mjs module.wasm');
     const before = readFileSync(path);
     const { bytes, dropped } = trimData(before);
-    if (!WebAssembly.validate(bytes)) fail('the trimmed module does not validate');
+    if (!WebAssembly.validate(bytes)) throw new Error('the trimmed module does not validate');
     writeFileSync(path, bytes);
     console.log(`trim-data: ${path}: ${before.length} -> ${bytes.length} bytes ` +
       `(${dropped} trailing zero bytes of data)`);

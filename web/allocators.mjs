@@ -43,7 +43,7 @@ export async function lmallocJs({ createHeap, module, label = 'lmalloc' }) {
     name: 'lmalloc',
     label,
     detailed: true,
-    place: heap.layout,
+    get place() { return heap.layout; },
     get heap() { return heap; },
     get memory() { return heap.memory; },
     get heapStart() { return heapStart; },

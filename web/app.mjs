@@ -17,7 +17,7 @@ import { formatBytes, hex } from './heap-layout.mjs';
 import { describeIndexRef, indexHit, indexLayout, related } from './index-view.mjs';
 import { prepareCanvas } from './map-view.mjs';
 import {
-  BAR, PITCH, TOP, buildTrack, clampScroll, fitRowUnits, hitTest, layout, locate, neighbour, segmentsOf, unitOf, zoomAt,
+  BAR, PITCH, TOP, buildTrack, clampScroll, fitRowUnits, hitTest, layout, locate, neighbour, unitOf, widestSegment, zoomAt,
 } from './render.mjs';
 import { SCENARIOS, scenario } from './scenarios.mjs';
 import { Session, WASM_FILE } from './session.mjs';
@@ -372,10 +372,7 @@ function anchor(addr) {
   if (i < 0) return locate(g, addr);
   const e = state.snap.entries[i];
   const start = entryStart(e);
-  let best = null;
-  for (const seg of segmentsOf(g, start, start + e.size)) {
-    if (!best || seg.x1 - seg.x0 > best.x1 - best.x0) best = seg;
-  }
+  const best = widestSegment(g, start, start + e.size);
   return best ? { x: best.x0 + Math.min(24, (best.x1 - best.x0) / 2), y: best.y, row: best.row } : locate(g, addr);
 }
 
@@ -999,10 +996,7 @@ window.__lmalloc = {
     const g = state.geometry;
     const e = state.snap.entries[i];
     const start = entryStart(e);
-    let best = null;
-    for (const seg of segmentsOf(g, start, start + e.size)) {
-      if (!best || seg.x1 - seg.x0 > best.x1 - best.x0) best = seg;
-    }
+    const best = widestSegment(g, start, start + e.size);
     const r = mapEl.getBoundingClientRect();
     return { x: r.left + (best.x0 + best.x1) / 2, y: r.top + best.y + BAR / 2, index: i };
   },

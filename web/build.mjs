@@ -53,6 +53,8 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
+import { isMain } from '../scripts/is-main.mjs';
+
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 const out = join(root, 'build', 'web');
@@ -237,7 +239,7 @@ function buildUnlocked() {
   return manifest;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === self) {
+if (isMain(import.meta.url)) {
   try {
     const m = build();
     say(`allocators: ${m.allocators.map((a) => `${a.name} (${a.bytes} B, harness break offset ${a.breakOffset ?? 'unknown'})`).join(', ')}`);

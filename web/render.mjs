@@ -343,6 +343,16 @@ export function segmentsOf(g, a0, a1) {
   return out;
 }
 
+/** The widest of segmentsOf(g, a0, a1) (the first, on a tie), or null when
+ * the range draws nothing. */
+export function widestSegment(g, a0, a1) {
+  let best = null;
+  for (const seg of segmentsOf(g, a0, a1)) {
+    if (!best || seg.x1 - seg.x0 > best.x1 - best.x0) best = seg;
+  }
+  return best;
+}
+
 /** Where an address is drawn: { x, y (bar top), row }. */
 export function locate(g, addr) {
   const u = unitOf(g.track, addr);

@@ -151,6 +151,12 @@ export class Session {
     return s;
   }
 
+  /** Where the current heap's static data and stack lie (the map's
+   * regions): its heap.layout, so never stale after a fresh heap. */
+  get place() {
+    return this.heap.layout;
+  }
+
   constructor(createHeap, module, heapOptions) {
     this.#createHeap = createHeap;
     this.#module = module;
@@ -159,7 +165,6 @@ export class Session {
 
   async #fresh() {
     this.heap = await this.#createHeap({ module: this.#module, ...HEAP_OPTIONS, ...this.#heapOptions });
-    this.place = this.heap.layout; // static data and stack (the map's regions)
     this.vars = new Map(); // name -> { name, kind: 'ptr', addr, id } | { kind: 'array', addrs, ids }
     this.meta = new Map(); // live allocation ptr -> { id, requested, step, label, code, align, pad }
     this.freed = new Map(); // ptr -> what was last freed there: { id, label, step, freedStep, requested }

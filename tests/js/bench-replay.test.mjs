@@ -22,23 +22,25 @@ import { rng, root, seedFromEnv } from './helpers.mjs';
 const dir = mkdtempSync(join(tmpdir(), 'lm-replay-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-// The WASI compiler and lmalloc's sources, as bench/build.sh gets them.
+// The WASI compiler, the replay programs' flags and lmalloc's sources, as
+// bench/build.sh gets them (bench/toolchain.sh).
 function toolchain() {
   const out = execFileSync('bash', ['-c',
-    'source bench/toolchain.sh && printf "%s\\n" "${wasi_cc[@]}" -- "${lm_wasm[@]}"'], {
+    'source bench/toolchain.sh && printf "%s\\n" "${wasi_cc[@]}" -- "${replay_cflags[@]}" -- "${lm_wasm[@]}"'], {
     cwd: root, encoding: 'utf8',
   });
   const words = out.trim().split('\n');
   const cut = words.indexOf('--');
-  return { cc: words.slice(0, cut), lmalloc: words.slice(cut + 1) };
+  const cut2 = words.indexOf('--', cut + 1);
+  return { cc: [...words.slice(0, cut), ...words.slice(cut + 1, cut2)], lmalloc: words.slice(cut2 + 1) };
 }
 
-// Builds replay.c + trace.c with `sources`, under bench/build.sh's flags.
+// Builds replay.c + trace.c with `sources`, under bench/build.sh's flags
+// (part of `cc`).
 function buildReplay(cc, name, sources, defines = []) {
   const out = join(dir, `replay-${name}.wasm`);
   execFileSync(cc[0], [
-    ...cc.slice(1), '-O2', '-std=c11', '-DNDEBUG', '-DLM_PAGES_BASE_ZERO', '-Wall', '-Wextra',
-    `-I${root}include`, `-I${root}src`, `-DLM_BENCH_ALLOCATOR="${name}"`, ...defines,
+    ...cc.slice(1), `-DLM_BENCH_ALLOCATOR="${name}"`, ...defines,
     `${root}bench/replay.c`, `${root}bench/trace.c`, ...sources, '-o', out,
   ], { stdio: ['ignore', 'ignore', 'inherit'] });
   return out;

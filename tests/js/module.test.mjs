@@ -65,7 +65,6 @@ for (const build of BUILDS) {
       assert.equal(WebAssembly.Module.customSections(module, 'dylink.0').length, 1);
     });
 
-
     test('loads from bytes, a file URL, a path and a WebAssembly.Module', async () => {
       const sources = [bytes, pathToFileURL(built[build.name]), built[build.name], module];
       for (const source of sources) {

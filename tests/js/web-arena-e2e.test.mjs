@@ -12,9 +12,7 @@ import { test } from 'node:test';
 import { STYLES } from '../../web/styles.mjs';
 import { browserSuite } from '../web/helpers.mjs';
 
-const { skip, shots, open } = await browserSuite();
-
-const openPage = (t) => open(t, '', () => window.__lmalloc.ready);
+const { skip, shots, open: openPage } = await browserSuite();
 
 const hook = (page, fn, arg) => page.evaluate(fn, arg);
 const stepIs = (page, text) => page.waitForFunction((t) => document.querySelector('#step-count').textContent === t, text);

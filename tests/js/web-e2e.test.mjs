@@ -11,10 +11,9 @@ import { test } from 'node:test';
 
 import { browserSuite } from '../web/helpers.mjs';
 
-const { skip, shots, open } = await browserSuite();
-
-// A fresh page at 1366x768 with the heap loaded; page errors fail the test.
-const openPage = (t) => open(t, '', () => window.__lmalloc.ready);
+// openPage(t): a fresh page at 1366x768 with the heap loaded; page errors
+// fail the test.
+const { skip, shots, open: openPage } = await browserSuite();
 
 const hook = (page, fn, arg) => page.evaluate(fn, arg);
 

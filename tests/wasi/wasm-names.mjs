@@ -20,20 +20,7 @@ import { readFileSync } from 'node:fs';
 import process from 'node:process';
 
 import { isMain } from '../../scripts/is-main.mjs';
-
-// Unsigned LEB128 at bytes[pos]: [value, next position].
-function readU32(bytes, pos) {
-  let result = 0;
-  let shift = 0;
-  for (;;) {
-    if (pos >= bytes.length) throw new Error('truncated LEB128');
-    const b = bytes[pos++];
-    result += (b & 0x7f) * 2 ** shift;
-    if ((b & 0x80) === 0) return [result, pos];
-    shift += 7;
-    if (shift > 35) throw new Error('LEB128 too long');
-  }
-}
+import { readU32, sections } from '../../scripts/wasm-binary.mjs';
 
 function readName(bytes, pos) {
   const [len, start] = readU32(bytes, pos);
@@ -46,22 +33,11 @@ function readName(bytes, pos) {
 // Set, or null when it has no name section or the section has no function
 // names. Imported functions are included (they have names there too).
 export function functionNames(bytes) {
-  const magic = [0x00, 0x61, 0x73, 0x6d];
-  if (bytes.length < 8 || magic.some((m, i) => bytes[i] !== m)) {
-    throw new Error('not a wasm module');
-  }
-  let pos = 8;
-  while (pos < bytes.length) {
-    const id = bytes[pos++];
-    let size;
-    [size, pos] = readU32(bytes, pos);
-    const end = pos + size;
-    if (end > bytes.length) throw new Error('truncated section');
+  for (const { id, body } of sections(bytes)) {
     if (id === 0) {
-      const [name, payload] = readName(bytes, pos);
-      if (name === 'name') return parseNameSection(bytes, payload, end);
+      const [name, payload] = readName(body, 0);
+      if (name === 'name') return parseNameSection(body, payload, body.length);
     }
-    pos = end;
   }
   return null;
 }

@@ -1,6 +1,8 @@
 // Shared by the playground's tests (tests/js/web-*.test.mjs): the module
 // the page loads (web/session.mjs WASM_FILE: lmalloc-heaps.wasm, release
-// core with heaps and arenas), a fresh Session on it, and where screenshots go.
+// core with heaps and arenas), a fresh Session on it, where screenshots go,
+// and browserSuite: the page server and headless Chromium of an end-to-end
+// test file.
 // Builds nothing: `npm test` (scripts/test.sh) builds the wasi preset, which
 // writes wasm/dist/, before the node tests run.
 
@@ -16,7 +18,7 @@ import { Session, WASM_FILE } from '../../web/session.mjs';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 const playgroundWasm = `${root}wasm/dist/${WASM_FILE}`;
-export const artifacts = `${root}build/test-artifacts/web`;
+const artifacts = `${root}build/test-artifacts/web`;
 
 let compiled = null;
 
@@ -37,7 +39,7 @@ export async function newSession(heapOptions = {}) {
 /** Headless Chromium for the end-to-end tests (TOOLCHAIN.md trap 5):
  * Debian's browser through npm playwright-core. `skip` says why a test
  * cannot run here (false when it can). */
-export const CHROMIUM = process.env.LM_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.LM_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
   '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run',
@@ -66,8 +68,9 @@ export function artifactDir() {
  * them at the end. Returns { skip, shots, url, browser, open }, where
  * url and browser are set once `before` has run, and
  *   open(t, path, ready, contextOptions) is a fresh 1366x768 page at
- *   url + path once `ready` (a function evaluated in the page) resolves;
- *   an error the page throws or logs fails test t.
+ *   url + path (default '': the playground) once `ready` (a function
+ *   evaluated in the page; default: the playground's heap is loaded)
+ *   resolves; an error the page throws or logs fails test t.
  */
 export async function browserSuite({ setUp } = {}) {
   const { chromium, skip } = await chromiumOrSkip();
@@ -84,7 +87,7 @@ export async function browserSuite({ setUp } = {}) {
     server?.closeAllConnections?.();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
   });
-  suite.open = async (t, path, ready, contextOptions = {}) => {
+  suite.open = async (t, path = '', ready = () => window.__lmalloc.ready, contextOptions = {}) => {
     const context = await suite.browser.newContext({ viewport: { width: 1366, height: 768 }, ...contextOptions });
     const page = await context.newPage();
     const errors = [];
