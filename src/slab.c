@@ -3,15 +3,19 @@
  * fast paths (taking and freeing an object) are inline in slab.h. */
 #include "slab.h"
 
-/* Puts slab s (of class c) at the head of its class's list. */
-static void slab_push(lm_heap_t *h, lm_off_t s, uint32_t c) {
+/* Puts slab s (of class c) into its class's list: after slab `after`, or
+ * at the head when `after` is 0. */
+static void slab_link(lm_heap_t *h, lm_off_t s, uint32_t c, lm_off_t after) {
   uintptr_t base = heap_base(h);
-  lm_off_t head = h->slabs[c];
-  word_set(base, s + SLAB_NEXT, head);
-  word_set(base, s + SLAB_PREV, 0);
-  if (head)
-    word_set(base, head + SLAB_PREV, s);
-  h->slabs[c] = s;
+  lm_off_t next = after ? word_get(base, after + SLAB_NEXT) : h->slabs[c];
+  word_set(base, s + SLAB_NEXT, next);
+  word_set(base, s + SLAB_PREV, after);
+  if (next)
+    word_set(base, next + SLAB_PREV, s);
+  if (after)
+    word_set(base, after + SLAB_NEXT, s);
+  else
+    h->slabs[c] = s;
 }
 
 /* Whether a slab header's object size is one of the classes'. */
@@ -46,7 +50,7 @@ lm_off_t lm_slab_new(lm_heap_t *h, uint32_t c) {
   word_set(base, s + SLAB_INV, slab_inv(size));
   for (uint32_t i = 0; i < SLAB_MAP_WORDS; i++)
     word_set(base, s + SLAB_MAP + 4 * i, 0);
-  slab_push(h, s, c);
+  slab_link(h, s, c, 0);
   return s;
 }
 
@@ -76,8 +80,15 @@ void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p, int32_t idx) {
 
 void lm_slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) { slab_put(h, s, p); }
 
+/* Slab s was full and has one object free again: it goes second in its
+ * class's list, not first. The head keeps taking the mallocs while s
+ * gathers more frees; at the head, s would be full again at the next
+ * malloc, and a program whose live objects hover near a slab's capacity
+ * would move it off and on the list at nearly every free (sqlite: 60,104
+ * times in 1.33 M operations; second, 5). */
 void lm_slab_was_full(lm_heap_t *h, lm_off_t s) {
-  slab_push(h, s, slab_class_of(heap_base(h), s));
+  uint32_t c = slab_class_of(heap_base(h), s);
+  slab_link(h, s, c, h->slabs[c]);
 }
 
 int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],

@@ -42,7 +42,8 @@
  *
  * Each class keeps a doubly linked list of its slabs that have room
  * (heap.slabs[class]); malloc takes from the first. A slab leaves the list
- * when it fills and comes back at the head when an object is freed in it.
+ * when it fills and comes back, second after the head, when an object is
+ * freed in it (lm_slab_was_full).
  * A slab whose last object is freed goes back to the heap at once and
  * merges with its free neighbours, so freeing every block still leaves one
  * free region per span.

@@ -710,6 +710,76 @@ static void test_granule(void) {
   lm_heap_destroy(h);
 }
 
+/* How many of p[0..n) lie in the 4 KiB page of q. */
+static size_t same_page(char *const *p, size_t n, const char *q) {
+  size_t same = 0;
+  for (size_t i = 0; i < n; i++)
+    same += ((uintptr_t)p[i] >> 12) == ((uintptr_t)q >> 12);
+  return same;
+}
+
+/* Small objects live in 4 KiB slabs (src/slab.h), so the objects that
+ * share an address >> 12 share a slab. When an object of a full slab is
+ * freed, malloc goes on with the slab it was filling (its class's first)
+ * and takes the freed object only once that one is full: a slab near
+ * full must not be taken off and put back at nearly every free. The
+ * object is not lost either way, and the heap stays sound. */
+static void test_slab_refill(void) {
+  enum { N = 90 };
+  const size_t size = 232; /* one class, few objects per slab */
+  char *p[N + 1];
+  size_t n = 0;
+  for (; n < N; n++) {
+    p[n] = lm_malloc(size);
+    CHECK(p[n] != NULL, "malloc(%zu) #%zu", size, n);
+    if (!p[n])
+      break;
+  }
+  /* The fullest slab is a full one: all its objects are ours. */
+  size_t most = 0, full = 0;
+  for (size_t i = 0; i < n; i++)
+    if (same_page(p, n, p[i]) > most)
+      most = same_page(p, n, p[i]), full = i;
+  /* The slab the next malloc takes from: the last object's, unless that
+   * one just filled; then one more malloc starts the next. */
+  if (n == N && same_page(p, n, p[n - 1]) == most)
+    p[n] = lm_malloc(size), n += p[n] != NULL;
+  const char *head = p[n - 1];
+  if (n < N || most < 2 || same_page(p, n, head) >= most) {
+    CHECK(0, "layout: %zu mallocs, %zu objects per slab, %zu in the last",
+          n, most, same_page(p, n, head));
+  } else {
+    char *freed = p[full];
+    lm_free(freed);
+    char *next = lm_malloc(size);
+    CHECK(next != NULL && next != freed &&
+              ((uintptr_t)next >> 12) == ((uintptr_t)head >> 12),
+          "after a free in a full slab, malloc goes on in the slab it was "
+          "filling (%p, freed %p)", (void *)next, (void *)freed);
+    /* Once that slab is full, the freed object comes back. */
+    char *more[N];
+    size_t m = 0, found = 0;
+    while (m < most && !found) {
+      more[m] = lm_malloc(size);
+      CHECK(more[m] != NULL, "malloc(%zu)", size);
+      if (!more[m])
+        break;
+      found = more[m++] == freed;
+    }
+    CHECK(found, "the object freed in the full slab is taken again within "
+          "%zu mallocs", most);
+    CHECK(tl_lm_check() == 0, "heap healthy after a free in a full slab");
+    for (size_t i = 0; i < m; i++)
+      if (more[i] != freed)
+        lm_free(more[i]);
+    lm_free(next);
+    p[full] = found ? freed : NULL;
+  }
+  for (size_t i = 0; i < n; i++)
+    lm_free(p[i]);
+  CHECK(tl_lm_check() == 0, "heap healthy after the slab refill test");
+}
+
 #if defined(__linux__) && !defined(__wasm__)
 #include <sys/mman.h>
 #include <unistd.h>
@@ -777,6 +847,7 @@ int main(int argc, char **argv) {
   test_realloc_move();
   test_aligned_alloc();
   test_granule();
+  test_slab_refill();
   test_large_block_page_below();
   guards_free();
   lm_stats_t end = tl_stats();
