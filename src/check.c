@@ -47,19 +47,21 @@ static void check_slab(check_ctx_t *c, lm_heap_t *h, lm_off_t b) {
     fault(c, h, s, "slab free list has a cycle");
   if (bad & LM_SLAB_LISTED_USED)
     fault(c, h, s, "object on a slab free list is marked allocated");
-  uint32_t cap = slab_capacity(word_get(base, s + SLAB_SIZE)), free = 0;
-  uint32_t used = 0;
-  for (uint32_t i = 0; i < SLAB_MAP_WORDS * 32; i++) {
-    int is_free = i < cap && ((map[i >> 5] >> (i & 31)) & 1);
-    int is_used = slab_bit(base, s, i);
-    if (is_used && i >= cap)
-      fault(c, h, s, "slab map marks an object past the slab's end");
-    else if (i < cap && is_free == is_used)
+  uint32_t size = word_get(base, s + SLAB_SIZE);
+  uint32_t cap = slab_capacity(size), free = 0, used = 0, bits = 0;
+  for (uint32_t i = 0; i < cap; i++) {
+    int is_free = (map[i >> 5] >> (i & 31)) & 1;
+    int is_used = slab_bit(base, s, s + LM_SLAB_HEADER + i * size);
+    if (is_free == is_used)
       fault(c, h, s, is_used ? "allocated object is also free"
                              : "object is neither allocated nor free (lost)");
     free += (uint32_t)is_free;
     used += (uint32_t)is_used;
   }
+  for (uint32_t i = 0; i < SLAB_MAP_WORDS; i++)
+    bits += (uint32_t)__builtin_popcount(word_get(base, s + SLAB_MAP + 4 * i));
+  if (bits != used) /* a bit set in a cell where no object starts */
+    fault(c, h, s, "slab map marks an object where none starts");
   if (word_get(base, s + SLAB_USED) != used)
     fault(c, h, s, "slab use count disagrees with its map");
   if (free > 0)

@@ -68,8 +68,8 @@ void lm_slab_release(lm_heap_t *h, lm_off_t s) {
   lm_block_release(h, block_from_payload(s));
 }
 
-void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p, int32_t idx) {
-  if (idx < 0)
+void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p) {
+  if (slab_index(heap_base(h), s, p) < 0)
     lm_report(LM_REPORT_INVALID_FREE, "pointer is inside a slab but no "
               "object starts there (interior pointer)", heap_ptr(h, p), 0);
   else
@@ -124,7 +124,7 @@ int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],
       break;
     }
     map[idx >> 5] |= 1u << (idx & 31);
-    if (slab_bit(base, s, (uint32_t)idx))
+    if (slab_bit(base, s, o))
       fault |= LM_SLAB_LISTED_USED;
     (*listed)++;
   }
@@ -140,7 +140,7 @@ int lm_slab_objects(lm_heap_t *h, lm_off_t s, lm_slab_object_fn fn,
   uint32_t cap = slab_capacity(size);
   for (uint32_t i = 0; i < cap; i++) {
     lm_off_t obj = s + LM_SLAB_HEADER + i * size;
-    if (fn(h, obj, size, slab_bit(base, s, i), ctx))
+    if (fn(h, obj, size, slab_bit(base, s, obj), ctx))
       return 1;
   }
   return 0;

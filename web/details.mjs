@@ -2,7 +2,7 @@
 // title, the rows of fields (address, sizes, decoded header, where it came
 // from) and a hex dump, which app.mjs puts in the details panel. Pure.
 
-import { binClassMax, binClassMin, formatBytes, hex } from './heap-layout.mjs';
+import { binClassMax, binClassMin, formatBytes, hex, slabMapBit } from './heap-layout.mjs';
 import { nameOf } from './snapshot.mjs';
 
 /** Lines of a hex dump of `bytes` starting at address `start`, 16 per line. */
@@ -106,7 +106,8 @@ export function describeEntry(snapshot, i, bytes, log) {
       row('reachable', e.leaked ? 'NO: leaked (no named pointer or reachable block holds its address)' : 'yes');
     }
     row('slab', `${hex(slab.ptr)}, object ${e.objIndex} of ${slab.slabInfo.capacity}`);
-    row('map bit', `${e.used ? 1 : 0} (word ${e.objIndex >> 5}, bit ${e.objIndex & 31})`);
+    const m = slabMapBit(slab.ptr, e.ptr);
+    row('map bit', `${e.used ? 1 : 0} (word ${m.word}, bit ${m.bit})`);
     row('header', 'none: objects have no header; the slab\'s map says which are in use');
     note = e.used ? '' : 'A free object\'s first 4 bytes link to the next free object of its slab.';
   } else {

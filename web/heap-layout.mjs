@@ -82,6 +82,14 @@ export const SLAB_FIELDS = {
   check: 0, free: 4, used: 8, size: 12, next: 16, prev: 20, bump: 24, inv: 28, map: 32,
 };
 
+/** The map bit of the object at `ptr` in the slab at `slab`: one bit per
+ *  16-byte cell of the objects' area, set where an allocated object starts
+ *  (slab_cell). */
+export function slabMapBit(slab, ptr) {
+  const cell = (ptr - slab - SLAB_HEADER) >> 4;
+  return { word: cell >> 5, bit: cell & 31 };
+}
+
 /** Objects a slab of `size`-byte objects holds (slab_capacity). */
 export function slabCapacity(size) {
   return Math.floor((SLAB_END - SLAB_HEADER) / size);

@@ -259,6 +259,48 @@ static void corrupt_case(char *p, uint32_t garbage, const char *what) {
   CHECK(after == 0, "the header restored, the heap is healthy (%zu)", after);
 }
 
+/* A slab's map (src/slab.h: 32 bytes into the slab, one bit per 16-byte
+ * cell of its objects' area, set where an allocated object starts) with
+ * one bit flipped: lm_check finds it, and the heap is healthy again once
+ * the bit is restored. */
+static void corrupt_map_case(uintptr_t s, uint32_t cell, const char *what) {
+  unsigned char *w = (unsigned char *)s + 32 + (cell >> 5) * 4;
+  uint32_t saved, flipped;
+  memcpy(&saved, w, 4);
+  flipped = saved ^ (1u << (cell & 31));
+  tl_reports_t rep;
+  tl_reports_begin(&rep);
+  memcpy(w, &flipped, 4);
+  size_t n = lm_check();
+  memcpy(w, &saved, 4);
+  tl_reports_end();
+  CHECK(n > 0 && rep.count[LM_REPORT_CORRUPT] == rep.total &&
+            rep.total == n,
+        "lm_check finds a slab map bit flipped: %s (%zu found, %lu "
+        "reported; last: %s)", what, n, rep.total,
+        rep.last_message ? rep.last_message : "-");
+  CHECK(tl_lm_check() == 0, "slab map restored, the heap is healthy (%s)",
+        what);
+}
+
+static void test_slab_map_corruption(void) {
+  char *a = lm_malloc(40), *b = lm_malloc(40);
+  CHECK(a && b, "two 40-byte objects");
+  if (a && b && ((uintptr_t)a >> 12) == ((uintptr_t)b >> 12)) {
+    uintptr_t s = (uintptr_t)a & ~(uintptr_t)4095;
+    uint32_t cell = (uint32_t)((uintptr_t)a - s - 64) >> 4;
+    corrupt_map_case(s, cell, "an allocated object's bit cleared");
+    /* Objects of 40 bytes or more start at least 2 cells apart. */
+    corrupt_map_case(s, cell + 1, "a bit set where no object starts");
+    uint32_t freed = (uint32_t)((uintptr_t)b - s - 64) >> 4;
+    lm_free(b); /* its object is free now: its bit set says allocated */
+    b = NULL;
+    corrupt_map_case(s, freed, "a free object's bit set");
+  }
+  lm_free(a);
+  lm_free(b);
+}
+
 static void corrupt_block(char *p, const char *where) {
   uint32_t saved;
   memcpy(&saved, p - 4, 4);
@@ -529,6 +571,35 @@ static void test_bad_frees(void) {
     good_free(o[2], "free of an object");
     good_free(o[3], "free of an object");
   }
+  /* Every A-aligned pointer inside a live object, of every object size:
+   * no object starts there, whichever cell of the slab's map it falls in
+   * (with A = 8, one of them is the cell where the object starts). */
+  for (size_t size = LM_ALIGNMENT; size <= 256; size += LM_ALIGNMENT) {
+    char *x[3];
+    for (int i = 0; i < 3; i++)
+      x[i] = lm_malloc(size);
+    CHECK(x[0] && x[1] && x[2], "three %zu-byte objects", size);
+    if (!(x[0] && x[1] && x[2]))
+      break;
+    size_t usable = lm_usable_size(x[1]);
+    memset(x[1], 0x66, usable);
+    int refused = 1;
+    for (size_t at = LM_ALIGNMENT; at < usable; at += LM_ALIGNMENT) {
+      char what[80];
+      snprintf(what, sizeof what, "free of a %zu-byte object + %zu", size, at);
+      bad_free(what, x[1] + at, LM_REPORT_INVALID_FREE, 0);
+      refused &= lm_usable_size(x[1]) == usable;
+    }
+    size_t same = 0;
+    for (size_t i = 0; i < usable; i++)
+      same += (unsigned char)x[1][i] == 0x66;
+    CHECK(refused && same == usable,
+          "%zu-byte object intact after frees of its interior", size);
+    for (int i = 0; i < 3; i++)
+      good_free(x[i], "free of an object after interior frees");
+  }
+  CHECK(tl_lm_check() == 0, "heap healthy after interior frees of objects");
+
   char *lone = lm_malloc(232); /* likely alone in its slab */
   CHECK(lone != NULL, "malloc(232)");
   if (lone) {
@@ -647,6 +718,7 @@ int main(int argc, char **argv) {
 
   test_walk_and_stats();
   test_corruption();
+  test_slab_map_corruption();
   test_bad_frees();
   if (heap_broken)
     return tl_finish();

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  CLASSES, MAP_WORDS, PAGE_SIZE, SLAB_SIZE, binClass, binClassMax, binClassMin, blockSizeFor,
-  decodeHeader, formatBytes, hex, slabCapacity,
+  CLASSES, MAP_WORDS, PAGE_SIZE, SLAB_FIELDS, SLAB_HEADER, SLAB_SIZE, binClass, binClassMax,
+  binClassMin, blockSizeFor, decodeHeader, formatBytes, hex, slabCapacity, slabMapBit,
 } from '../../web/heap-layout.mjs';
 import { decodeHeap, entryAt, entryByPtr, entryEnd, entryStart, fragmentation } from '../../web/snapshot.mjs';
 import { newSession } from '../web/helpers.mjs';
@@ -180,6 +180,14 @@ test('slab lists: slabs with room are listed, full ones are not', async () => {
   const objects = snap.entries.filter((e) => e.kind === 'object' && e.slab === room.index);
   assert.equal(objects.length, room.slabInfo.capacity);
   assert.equal(objects.filter((o) => o.used).length, room.slabInfo.used);
+  // The map bit slabMapBit names is the one the C core keeps (the walk's
+  // "used" comes from it): read it from memory, for every object.
+  const view = new DataView(s.peek(room.ptr, SLAB_HEADER).slice().buffer);
+  for (const o of objects) {
+    const { word, bit } = slabMapBit(room.ptr, o.ptr);
+    const set = (view.getUint32(SLAB_FIELDS.map + 4 * word, true) >>> bit) & 1;
+    assert.equal(set, o.used ? 1 : 0, `map bit of the object at ${o.ptr}`);
+  }
 });
 
 test('entryAt finds the entry covering any address', async () => {
