@@ -44,7 +44,7 @@ lm_off_t lm_slab_new(lm_heap_t *h, uint32_t c) {
   uint32_t size = c << LM_SLAB_STEP_LOG2;
   word_set(base, s + SLAB_CHECK, slab_check_value(h, s));
   word_set(base, s + SLAB_FREE, 0);
-  word_set(base, s + SLAB_USED, 0);
+  word_set(base, s + SLAB_SPARE, 0);
   word_set(base, s + SLAB_SIZE, size);
   word_set(base, s + SLAB_BUMP, s + LM_SLAB_HEADER);
   word_set(base, s + SLAB_INV, slab_inv(size));

@@ -22,7 +22,10 @@
  *              header at s-4 this tells free() that a pointer is a slab
  *              object (see slab_of)
  *    4 free    first free object (offset), 0 = none
- *    8 used    objects in use
+ *    8 (spare) 0; it held the number of objects in use, which the map
+ *              answers (slab_empty) without a count to keep on every
+ *              malloc and free (that count was 7-10% of sqlite's replay
+ *              time: bench/README.md)
  *   12 size    object size in bytes
  *   16 next    next slab of the class with room (offset), 0 = none
  *   20 prev    previous one
@@ -67,7 +70,7 @@
 
 #define SLAB_CHECK 0
 #define SLAB_FREE 4
-#define SLAB_USED 8
+#define SLAB_SPARE 8
 #define SLAB_SIZE 12
 #define SLAB_NEXT 16
 #define SLAB_PREV 20
@@ -200,7 +203,6 @@ static inline lm_off_t slab_take(lm_heap_t *h, lm_off_t s, uint32_t c) {
   uint32_t g = slab_cell(s, obj);
   lm_off_t w = slab_map_word(s, g);
   word_set(base, w, word_get(base, w) | (1u << (g & 31)));
-  word_set(base, s + SLAB_USED, word_get(base, s + SLAB_USED) + 1);
   return obj;
 }
 
@@ -230,6 +232,14 @@ static inline int slab_live(const lm_heap_t *h, lm_off_t s, lm_off_t p) {
   return (slab_map_of(heap_base(h), s, p, &w, &bit) & bit) != 0;
 }
 
+/* Whether no object of slab s is allocated. O(1): 32 bytes of map. */
+static inline int slab_empty(uintptr_t base, lm_off_t s) {
+  uint32_t any = 0;
+  for (uint32_t i = 0; i < SLAB_MAP_WORDS; i++)
+    any |= word_get(base, s + SLAB_MAP + 4 * i);
+  return !any;
+}
+
 /* slab_put's rare cases, out of line so that its common path stays
  * short enough to inline into free(): a pointer where no allocated object
  * starts (reported), and a slab that was full (back on its list) or is
@@ -253,9 +263,9 @@ slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) {
   lm_off_t first = word_get(base, s + SLAB_FREE);
   word_set(base, p, first ^ LM_MASK(h->key));
   word_set(base, s + SLAB_FREE, p);
-  uint32_t used = word_get(base, s + SLAB_USED) - 1;
-  word_set(base, s + SLAB_USED, used);
-  if (__builtin_expect(used == 0, 0))
+  /* Empty only if the map word just cleared is 0: only then the others
+   * are read. */
+  if (__builtin_expect(!(bits & ~bit), 0) && slab_empty(base, s))
     lm_slab_release(h, s);
   else if (__builtin_expect(!first && !word_get(base, s + SLAB_BUMP), 0))
     lm_slab_was_full(h, s);

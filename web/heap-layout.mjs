@@ -79,7 +79,7 @@ export const SLAB_END = SLAB_SIZE - HEADER_SIZE; // the next block's header
 export const SLAB_CLASSES = 16; // objects of 16, 32, ... 256 bytes
 export const SLAB_MAX = SLAB_CLASSES * ALIGN;
 export const SLAB_FIELDS = {
-  check: 0, free: 4, used: 8, size: 12, next: 16, prev: 20, bump: 24, inv: 28, map: 32,
+  check: 0, free: 4, spare: 8, size: 12, next: 16, prev: 20, bump: 24, inv: 28, map: 32,
 };
 
 /** The map bit of the object at `ptr` in the slab at `slab`: one bit per

@@ -136,13 +136,18 @@ export function decodeHeap(entries, bytes, place) {
   };
 }
 
+function popcount(w) {
+  let n = 0;
+  for (let v = w >>> 0; v; v &= v - 1) n++;
+  return n;
+}
+
 function decodeSlab(word, s) {
   const f = SLAB_FIELDS;
   const size = word(s + f.size);
   const info = {
     check: word(s + f.check),
     freeHead: word(s + f.free),
-    used: word(s + f.used),
     size,
     next: word(s + f.next),
     prev: word(s + f.prev),
@@ -152,6 +157,8 @@ function decodeSlab(word, s) {
     capacity: size ? slabCapacity(size) : 0,
   };
   for (let a = s + f.map; a < s + SLAB_HEADER; a += 4) info.map.push(word(a));
+  // Objects in use: the map's set bits (the core keeps no count).
+  info.used = info.map.reduce((n, w) => n + popcount(w), 0);
   info.hasRoom = info.freeHead !== 0 || info.bump !== 0;
   info.slack = size ? SLAB_HEADER + info.capacity * size : 0; // offset where slack starts
   return info;
