@@ -80,15 +80,17 @@ void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p) {
 
 void lm_slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) { slab_put(h, s, p); }
 
-/* Slab s was full and has one object free again: it goes second in its
- * class's list, not first. The head keeps taking the mallocs while s
- * gathers more frees; at the head, s would be full again at the next
- * malloc, and a program whose live objects hover near a slab's capacity
- * would move it off and on the list at nearly every free (sqlite: 60,104
- * times in 1.33 M operations; second, 5). */
+/* Slab s was full and has one object free again. It goes to the head of
+ * its class's list, so the next malloc takes the object just freed, whose
+ * memory is likely in the cache; but the slab that filled last goes
+ * second: at the head it would be full again at the next malloc, and a
+ * program whose live objects hover near a slab's capacity would move it
+ * off and on the list at nearly every free (sqlite: 60,104 times in 1.33 M
+ * operations, 5 this way). Every such slab going second instead cost the
+ * random small-object workload 7% (bench/README.md). */
 void lm_slab_was_full(lm_heap_t *h, lm_off_t s) {
   uint32_t c = slab_class_of(heap_base(h), s);
-  slab_link(h, s, c, h->slabs[c]);
+  slab_link(h, s, c, s == h->last_full ? h->slabs[c] : 0);
 }
 
 int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],
