@@ -80,7 +80,6 @@ struct lm_heap {
   size_t grow_count;    /* successful lm_pages_grow calls */
   uint32_t key;         /* keys slab check words to this heap (slab.h) */
   lm_off_t slabs[LM_SLAB_CLASSES + 1]; /* per class: slabs with room */
-  lm_off_t last_full;   /* the slab that filled last (lm_slab_was_full) */
   lm_bins_t bins;
   /* A heap made by lm_heap_create has more state right after this struct
    * (lm_heap_ext_t, pool.h); the default heap has none, so it costs not

@@ -3,19 +3,15 @@
  * fast paths (taking and freeing an object) are inline in slab.h. */
 #include "slab.h"
 
-/* Puts slab s (of class c) into its class's list: after slab `after`, or
- * at the head when `after` is 0. */
-static void slab_link(lm_heap_t *h, lm_off_t s, uint32_t c, lm_off_t after) {
+/* Puts slab s (of class c) at the head of its class's list. */
+static void slab_push(lm_heap_t *h, lm_off_t s, uint32_t c) {
   uintptr_t base = heap_base(h);
-  lm_off_t next = after ? word_get(base, after + SLAB_NEXT) : h->slabs[c];
-  word_set(base, s + SLAB_NEXT, next);
-  word_set(base, s + SLAB_PREV, after);
-  if (next)
-    word_set(base, next + SLAB_PREV, s);
-  if (after)
-    word_set(base, after + SLAB_NEXT, s);
-  else
-    h->slabs[c] = s;
+  lm_off_t head = h->slabs[c];
+  word_set(base, s + SLAB_NEXT, head);
+  word_set(base, s + SLAB_PREV, 0);
+  if (head)
+    word_set(base, head + SLAB_PREV, s);
+  h->slabs[c] = s;
 }
 
 /* Whether a slab header's object size is one of the classes'. */
@@ -50,7 +46,7 @@ lm_off_t lm_slab_new(lm_heap_t *h, uint32_t c) {
   word_set(base, s + SLAB_INV, slab_inv(size));
   for (uint32_t i = 0; i < SLAB_MAP_WORDS; i++)
     word_set(base, s + SLAB_MAP + 4 * i, 0);
-  slab_link(h, s, c, 0);
+  slab_push(h, s, c);
   return s;
 }
 
@@ -80,17 +76,15 @@ void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p) {
 
 void lm_slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) { slab_put(h, s, p); }
 
-/* Slab s was full and has one object free again. It goes to the head of
- * its class's list, so the next malloc takes the object just freed, whose
- * memory is likely in the cache; but the slab that filled last goes
- * second: at the head it would be full again at the next malloc, and a
- * program whose live objects hover near a slab's capacity would move it
- * off and on the list at nearly every free (sqlite: 60,104 times in 1.33 M
- * operations, 5 this way). Every such slab going second instead cost the
- * random small-object workload 7% (bench/README.md). */
+/* Slab s was full and has one object free again: back at the head of its
+ * class's list, so the next malloc takes the object just freed, whose
+ * memory is likely in the cache. A slab near full moves off and on the
+ * list at nearly every free this way (sqlite: 60,104 times in 1.33 M
+ * operations); putting it second instead was faster on sqlite but cost
+ * the random small-object workload 8%, and heap pages on gcc under
+ * Emscripten (bench/README.md). */
 void lm_slab_was_full(lm_heap_t *h, lm_off_t s) {
-  uint32_t c = slab_class_of(heap_base(h), s);
-  slab_link(h, s, c, s == h->last_full ? h->slabs[c] : 0);
+  slab_push(h, s, slab_class_of(heap_base(h), s));
 }
 
 int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],

@@ -51,8 +51,7 @@
  *
  * Each class keeps a doubly linked list of its slabs that have room
  * (heap.slabs[class]); malloc takes from the first. A slab leaves the list
- * when it fills and comes back when an object is freed in it: at the head,
- * or second when it is the slab that filled last (lm_slab_was_full).
+ * when it fills and comes back at the head when an object is freed in it.
  * A slab whose last object is freed goes back to the heap at once and
  * merges with its free neighbours, so freeing every block still leaves one
  * free region per span.
@@ -172,7 +171,6 @@ static inline void slab_unlist_full(lm_heap_t *h, lm_off_t s, uint32_t c) {
   uintptr_t base = heap_base(h);
   lm_off_t next = word_get(base, s + SLAB_NEXT);
   h->slabs[c] = next;
-  h->last_full = s;
   if (next)
     word_set(base, next + SLAB_PREV, 0);
   word_set(base, s + SLAB_NEXT, 0);
