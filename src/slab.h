@@ -22,10 +22,10 @@
  *              header at s-4 this tells free() that a pointer is a slab
  *              object (see slab_of)
  *    4 free    first free object (offset), 0 = none
- *    8 (spare) 0; it held the number of objects in use, which the map
- *              answers (slab_empty) without a count to keep on every
- *              malloc and free (that count was 7-10% of sqlite's replay
- *              time: bench/README.md)
+ *    8 spare   0. No count of objects in use is kept: the map says
+ *              whether any is (slab_empty), and keeping a count on every
+ *              malloc and free cost 7-10% of sqlite's replay time
+ *              (bench/README.md)
  *   12 size    object size in bytes
  *   16 next    next slab of the class with room (offset), 0 = none
  *   20 prev    previous one
@@ -205,13 +205,13 @@ static inline lm_off_t slab_take(lm_heap_t *h, lm_off_t s, uint32_t c) {
   return obj;
 }
 
-/* The map bit of p, an A-aligned offset in slab s, together with its
- * word: *w and *bit, and the word's value returned; 0 where p lies in the
- * header, so that no bit is set for it. A bit is set only where an
- * allocated object starts, so a set bit is the exact answer to "an
- * allocated object starts at p" when A is the cell's 16 bytes (objects
- * start at multiples of 16, and so does p); with A = 8 an object may
- * start mid-cell, and p must also be an object's start. */
+/* The map bit of p, an A-aligned offset in slab s: its word's offset in
+ * *w, the bit in *bit, and the word's value returned, or 0 (no bit set)
+ * where p lies in the header or, with A = 8, where no object starts. A
+ * bit is set only where an allocated object starts, so with A = 16 (the
+ * cell's size: objects start at multiples of 16, and so does p) a set bit
+ * alone says that one starts at p; with A = 8 an object may start
+ * mid-cell, and p is checked against the object grid first. */
 static inline uint32_t slab_map_of(uintptr_t base, lm_off_t s, lm_off_t p,
                                    lm_off_t *w, uint32_t *bit) {
   uint32_t g = slab_cell(s, p);
