@@ -29,10 +29,12 @@ import { encodeU32, readU32, sections } from '../scripts/wasm-binary.mjs';
 const DATA_SECTION = 11;
 
 // The data section's payload with every active segment's trailing zeros
-// dropped; returns [payload, bytes dropped].
+// dropped; returns [payload, bytes dropped]. Built from slices (not by
+// spreading bytes into an array, which overflows the call stack for a
+// segment of a few hundred KiB).
 function trimSegments(payload) {
   let [count, pos] = readU32(payload, 0);
-  const out = encodeU32(count);
+  const out = [Uint8Array.from(encodeU32(count))];
   let dropped = 0;
   for (let i = 0; i < count; i++) {
     const start = pos;
@@ -59,10 +61,10 @@ function trimSegments(payload) {
     let end = size;
     if (flags !== 1) while (end > 0 && data[end - 1] === 0) end--;
     dropped += size - end;
-    out.push(...head, ...encodeU32(end), ...data.subarray(0, end));
+    out.push(head, Uint8Array.from(encodeU32(end)), data.subarray(0, end));
   }
   if (pos !== payload.length) throw new Error('data section has bytes after its segments');
-  return [Uint8Array.from(out), dropped];
+  return [Buffer.concat(out), dropped];
 }
 
 // The module `bytes` with its active data segments' trailing zeros

@@ -82,11 +82,13 @@ export const SLAB_FIELDS = {
   check: 0, free: 4, spare: 8, size: 12, next: 16, prev: 20, bump: 24, inv: 28, map: 32,
 };
 
+export const SLAB_CELL = 16; // bytes per map bit (SLAB_CELL_LOG2: the smallest object)
+
 /** The map bit of the object at `ptr` in the slab at `slab`: one bit per
- *  16-byte cell of the objects' area, set where an allocated object starts
- *  (slab_cell). */
+ *  SLAB_CELL bytes of the objects' area, set where an allocated object
+ *  starts (slab_cell). */
 export function slabMapBit(slab, ptr) {
-  const cell = (ptr - slab - SLAB_HEADER) >> 4;
+  const cell = Math.floor((ptr - slab - SLAB_HEADER) / SLAB_CELL);
   return { word: cell >> 5, bit: cell & 31 };
 }
 
