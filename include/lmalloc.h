@@ -137,6 +137,8 @@ typedef struct lm_block_info {
   int used;        /* 1 = allocated, 0 = free */
   lm_block_kind_t kind;
   unsigned span;   /* index of the contiguous span, 0-based, in address order */
+  int top;         /* 1 for the top block: the free block that new blocks
+                      are carved from the start of, and slabs from the end */
 } lm_block_info_t;
 
 /* Called once per block; return non-zero to stop the walk. */

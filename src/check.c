@@ -110,10 +110,6 @@ static int check_step(lm_heap_t *h, const lm_step_t *step, void *arg) {
     fault(c, h, b, c->prev_free ? "PREV_FREE is clear but the block before is free"
                                 : "PREV_FREE is set but the block before is in use");
   if (step->marker) {
-    if (step->span == h->last_span && h->top && c->prev != h->top)
-      fault(c, h, b, "top is not the last block of the newest span");
-    if (step->span == h->last_span && !h->top && c->prev_free)
-      fault(c, h, b, "the newest span ends in a free block that is not top");
     return 0;
   }
   int is_free = hdr_is_free(step->hdr);
@@ -124,6 +120,8 @@ static int check_step(lm_heap_t *h, const lm_step_t *step, void *arg) {
     check_slab(c, h, b);
   } else if (is_free && b == h->top) {
     c->top_seen = 1;
+    if (step->span != h->last_span)
+      fault(c, h, b, "top is not in the newest span");
   } else if (is_free) {
     c->free_blocks++;
     if (footer_get(base, h->key, b, size) != size)
@@ -185,6 +183,8 @@ size_t lm_heap_check(lm_heap_t *h) {
     fault(&c, h, h->top, "top is not a free block of the heap");
   if (h->top && h->fresh < block_payload(h->top))
     fault(&c, h, h->top, "fresh mark is below top");
+  if (h->last_span && h->fresh_end > span_marker(span_end(heap_base(h), h->last_span)))
+    fault(&c, h, h->fresh_end, "fresh range ends past the newest span");
   if (c.span_bytes != h->heap_bytes)
     fault(&c, h, h->first_span, "heap size disagrees with its spans");
   check_slab_lists(&c, h);

@@ -13,6 +13,10 @@
  * An aligned block (a slab, aligned_alloc) first looks at a few free
  * blocks for one its aligned payload fits in (the place a slab left, a
  * hole between blocks), before it cuts nb + align bytes by this policy.
+ * A slab that must come from top is cut from top's end instead, unless
+ * top's start is aligned already: blocks and slabs then meet in the
+ * middle of top, and no slab leaves an alignment gap before it
+ * (slab_from_top).
  * Every step is O(1): no list is walked beyond a fixed number of probes.
  *
  * Heaps other than the default one (heaps.c) run this same code; where
@@ -28,6 +32,15 @@
 
 /* Free blocks lm_block_alloc_aligned looks at before it cuts a new one. */
 #define ALIGNED_PROBES 8
+
+/* Slabs are cut from top's end (slab_from_top) while top holds at most
+ * this many bytes; from a bigger top, by the general policy (its start,
+ * after an alignment gap). A slab at the end of a big top would strand it
+ * below the slab when a larger block makes memory grow, and a gap of at
+ * most a slab is small beside such a top. 128 KiB keeps every trace's
+ * pages as with no limit (bench/README), which 32 KiB does not (jq: 363
+ * pages against 361). */
+#define TOP_END_LIMIT (128u * 1024)
 
 /* The hooks of heap.h: installed by pool.c when the first heap or arena
  * other than the default heap is created. */
@@ -81,9 +94,12 @@ static void unlink_block(lm_heap_t *h, lm_off_t b, uint32_t size) {
   bin_remove(&h->bins, base, h->key, b, size);
 }
 
-/* The free block that ends just before b (whose header has PREV_FREE),
- * found from its masked footer and checked like free_size. */
+/* The free block that ends just before b (whose header has PREV_FREE):
+ * top, which keeps no footer, or else the block its masked footer names,
+ * checked like free_size. */
 static lm_off_t free_before(const lm_heap_t *h, lm_off_t b) {
+  if (h->top && h->top + block_size(heap_base(h), h->top) == b)
+    return h->top; /* a slab cut from top's end is being freed */
   uint32_t size = prev_footer(heap_base(h), h->key, b);
   if (LM_HARDEN && (size > b - h->lo || free_size(h, b - size) != size))
     lm_corrupt("the footer before a block was overwritten", heap_base(h) + b);
@@ -123,23 +139,42 @@ static void add_span(lm_heap_t *h, lm_off_t s, lm_off_t e) {
   hdr_set(base, span_marker(e), LM_PREV_FREE);
   h->top = t;
   h->fresh = block_payload(t);
+  h->fresh_end = span_marker(e);
 }
 
-/* Appends `bytes` of new memory that directly follow the newest span. */
+/* Appends `bytes` of new memory that directly follow the newest span.
+ * When top is the span's last block, it grows by them. Otherwise (slabs
+ * were cut from top's end, or there is no top) top goes to the free lists
+ * and the new memory becomes top, together with the span's last block
+ * when that is free (the tail a slab left, slab_from_top). */
 INLINE_ONCE void extend_span(lm_heap_t *h, uint32_t bytes) {
   uintptr_t base = heap_base(h);
   lm_off_t e = span_end(base, h->last_span);
-  lm_off_t e2 = e + bytes;
+  lm_off_t e2 = e + bytes, m = span_marker(e);
   word_set(base, h->last_span + 4, e2);
-  if (h->top) {
+  if (h->top && h->top + block_size(base, h->top) == m) {
     hdr_set(base, h->top, (block_size(base, h->top) + bytes) | LM_FREE);
-    word_set(base, span_marker(e), 0); /* the old marker is top's now: I6 */
+    word_set(base, m, 0); /* the old marker is top's now: I6 */
+    /* The new bytes are zero; they extend I6's range only when it reached
+     * the old end (slabs freed into top's end leave bytes that are not). */
+    if (h->fresh_end == m)
+      h->fresh_end = span_marker(e2);
   } else {
-    /* The last block is in use (I5); the old marker becomes top. */
-    h->top = span_marker(e);
-    hdr_set(base, h->top, bytes | LM_FREE);
-    if (h->fresh < e)
-      h->fresh = e;
+    retire_top(h);
+    lm_off_t t = m;
+    uint32_t size = bytes;
+    if (hdr_prev_free(hdr_get(base, m))) {
+      t = free_before(h, m);
+      unlink_block(h, t, m - t);
+      size += m - t;
+      /* Its bytes (a slab's tail, slabs given back) are top's now:
+       * cleared, so that I6 holds from its payload. */
+      memset((void *)(base + block_payload(t)), 0, m - t);
+    }
+    hdr_set(base, t, size | LM_FREE);
+    h->top = t;
+    h->fresh = block_payload(t);
+    h->fresh_end = span_marker(e2);
   }
   hdr_set(base, span_marker(e2), LM_PREV_FREE);
   h->hi = e2;
@@ -204,8 +239,11 @@ int lm_heap_add_run(lm_heap_t *h, lm_off_t s, lm_off_t e, int dirty) {
   } else {
     return insert_span(h, s, e); /* fresh (I6) is about the newest span */
   }
-  if (dirty)
-    h->fresh = e; /* none of the new bytes is known to be zero */
+  /* I6's range stops where the run starts: none of its bytes is known to
+   * be zero. (Only fresh_end moves: calloc reads it after malloc, so a
+   * run taken during a calloc is cleared.) */
+  if (dirty && h->fresh_end > s)
+    h->fresh_end = s;
   return 1;
 }
 
@@ -233,7 +271,14 @@ static inline uint32_t top_size(const lm_heap_t *h) {
   return h->top ? block_size(heap_base(h), h->top) : 0;
 }
 
-uint32_t lm_heap_top_size(const lm_heap_t *h) { return top_size(h); }
+/* Top's size when it is the newest span's last block, which growing that
+ * span extends; 0 otherwise. */
+static uint32_t growable_top(const lm_heap_t *h) {
+  uint32_t size = top_size(h);
+  return size && h->top + size == newest_marker(h) ? size : 0;
+}
+
+uint32_t lm_heap_top_size(const lm_heap_t *h) { return growable_top(h); }
 
 /* Grows the heap until top holds at least nb bytes. Returns 0 when memory
  * cannot grow (memory.grow failed or the limit was reached); the heap is
@@ -248,8 +293,8 @@ static int grow(lm_heap_t *h, uint32_t nb) {
    * newest span. If other code grew memory in between, they start a new
    * span; a second request then asks for a whole new span's worth. */
   for (int attempt = 0;; attempt++) {
-    uint32_t top = top_size(h);
-    if (top >= nb)
+    uint32_t top = growable_top(h);
+    if (top_size(h) >= nb)
       return 1;
     if (attempt == 2)
       return 0;
@@ -362,7 +407,7 @@ static lm_off_t take_from_top(lm_heap_t *h, uint32_t nb) {
     end = rest;
   } else {
     hdr_set(base, t, size | prev_flag);
-    hdr_clear_prev_free(base, t + size); /* the span's marker */
+    hdr_clear_prev_free(base, t + size); /* the marker, or a slab */
     h->top = 0;
     end = t + size;
   }
@@ -405,7 +450,8 @@ void lm_block_release(lm_heap_t *h, lm_off_t b) {
     uint32_t prev_size = b - pb;
     hdr_set(base, b, LM_DEAD);
     b = pb;
-    unlink_block(h, b, prev_size);
+    if (pb != h->top) /* top is in no list: b (a slab) joins it below */
+      unlink_block(h, b, prev_size);
     size += prev_size;
   }
   if (hdr_is_free(next_hdr)) {
@@ -419,9 +465,16 @@ void lm_block_release(lm_heap_t *h, lm_off_t b) {
     unlink_block(h, next, next_size);
   }
   hdr_set(base, b, size | LM_FREE);
+  if (b == h->top) {
+    hdr_mark_prev_free(base, b + size);
+    return;
+  }
   if (!h->top && b + size == newest_marker(h)) {
     h->top = b; /* the newest span's last block: it is top now (I5) */
     hdr_mark_prev_free(base, b + size);
+    /* I6: a slab cut from top's end lies above fresh (and fresh_end). */
+    if (h->fresh < block_payload(b))
+      h->fresh = block_payload(b);
     return;
   }
   footer_set(base, h->key, b, size);
@@ -489,12 +542,16 @@ static lm_off_t block_at(lm_heap_t *h, lm_off_t p, int check_owner) {
       (hdr == LM_DEAD || b == h->top ||
        (fits && footer_get(heap_base(h), h->key, b, size) == size)))
     return double_free(h, p, size);
-  /* Top is the last block of the newest span (I5), so no block in use lies
-   * inside it or runs into it: a pointer there was freed already (its
-   * block, or its slab, merged into top) and its header is stale or
-   * program data. */
-  if (h->top && (b > h->top || (b < h->top && b + size > h->top)))
-    return b > h->top ? double_free(h, p, 0) : no_block(h, p);
+  /* Top is free, so no block in use lies inside it or runs into it: a
+   * pointer inside was freed already (its block, or its slab, merged into
+   * top) and its header is stale or program data. */
+  if (h->top && b + size > h->top) {
+    lm_off_t top_end = h->top + block_size(heap_base(h), h->top);
+    if (b > h->top && b < top_end)
+      return double_free(h, p, 0);
+    if (b < h->top)
+      return no_block(h, p);
+  }
   /* Another heap's block (or an arena's bytes) can look like one of ours:
    * once other heaps exist, the owner hook says whose memory it is. (A
    * slab object of another heap gets here too: its check word is keyed to
@@ -565,13 +622,23 @@ void *lm_heap_calloc(lm_heap_t *h, size_t count, size_t size) {
   if (size && count > LM_MAX_REQUEST / size)
     return no_memory();
   size_t n = count * size;
-  lm_off_t fresh = h->fresh; /* bytes from here up are still zero (I6) */
+  /* Bytes in [fresh, fresh_end) are still zero (I6). Only the bytes of
+   * the new block matter: fresh is taken before malloc (carving from top
+   * moves it past them) and fresh_end after (a slab cut from top, or new
+   * memory, moves it first). */
+  lm_off_t fresh = h->fresh;
   char *p = lm_heap_malloc(h, n);
   if (!p)
     return NULL;
-  lm_off_t off = heap_off(h, p);
+  lm_off_t off = heap_off(h, p), end = off + (lm_off_t)n, zero = h->fresh_end;
   if (off < fresh)
-    memset(p, 0, fresh - off < n ? fresh - off : n);
+    memset(p, 0, (end < fresh ? end : fresh) - off);
+  if (zero < fresh)
+    zero = fresh;
+  if (end > zero) {
+    lm_off_t from = off > zero ? off : zero;
+    memset((char *)p + (from - off), 0, end - from);
+  }
   return p;
 }
 
@@ -584,12 +651,12 @@ INLINE_ONCE int resize_block(lm_heap_t *h, lm_off_t b, uint32_t bs,
     trim(h, b, bs, nb);
     return 1;
   }
-  /* Grow into top (growing memory if b is the newest span's last block),
-   * or into a free right neighbour. */
+  /* Grow into top (growing memory if top, or b, is the newest span's last
+   * block), or into a free right neighbour. */
   lm_off_t next = b + bs;
   uint32_t prev_flag = hdr_get(base, b) & LM_PREV_FREE;
   if (next == h->top || (!h->top && next == newest_marker(h))) {
-    if (bs + top_size(h) < nb)
+    if (bs + top_size(h) < nb && (!h->top || growable_top(h)))
       grow(h, nb - bs); /* may fail, or start a new span: then top moved */
     if (next == h->top && bs + top_size(h) >= nb) {
       /* b and top form one region; carve b's new size from its start. */
@@ -694,6 +761,62 @@ static lm_off_t take_aligned_from_bins(lm_heap_t *h, uint32_t align,
   return 0;
 }
 
+/* A slab (a block of nb bytes whose payload is aligned to `align`) cut
+ * from top, in use, or 0 when memory cannot grow. When top's start is
+ * aligned, the slab is cut there, as any block would be. Otherwise it is
+ * cut from top's end: top keeps its start, so blocks go on being carved
+ * where they were, and slabs cut this way lie side by side. Neither way
+ * leaves an alignment gap before the slab (bench/README: such gaps were
+ * most of the pages lmalloc held above dlmalloc's on jq and perl). When
+ * the span's end is not aligned (Emscripten's sbrk), the bytes beyond the
+ * slab become a free block (a tail of less than `align` bytes), which
+ * the next growth joins to the new top (extend_span). Grows memory when
+ * top has no room. */
+static lm_off_t slab_from_top(lm_heap_t *h, uint32_t align, uint32_t nb) {
+  for (int attempt = 0; attempt < 3; attempt++) {
+    uintptr_t base = heap_base(h); /* set by the first grow */
+    lm_off_t t = h->top, b = 0;
+    uint32_t hdr = t ? hdr_get(base, t) : 0;
+    lm_off_t end = t + hdr_size(hdr);
+    if (t && end - t >= nb && !aligned_lead(h, t, align))
+      b = t;
+    else if (t && end - t >= nb + align) /* the last aligned place */
+      b = ((end - nb + LM_HEADER_SIZE) & ~(align - 1)) - LM_HEADER_SIZE;
+    uint32_t below = b - t, tail = end - b - nb;
+    if (b && (below == 0 || below >= LM_MIN_BLOCK) &&
+        (tail == 0 || tail >= LM_MIN_BLOCK)) {
+      lm_off_t rest = tail ? b + nb : 0;
+      if (below) {
+        hdr_set(base, t, below | LM_FREE | (hdr & LM_PREV_FREE));
+        hdr_set(base, b, nb | LM_PREV_FREE);
+        if (h->fresh_end > b)
+          h->fresh_end = b; /* I6: the slab is written above top */
+      } else {
+        hdr_set(base, b, nb | (hdr & LM_PREV_FREE));
+        h->top = rest; /* what is left of top is top (I5) */
+        if (h->fresh < end + LM_HEADER_SIZE - tail)
+          h->fresh = end + LM_HEADER_SIZE - tail; /* I6, as take_from_top */
+      }
+      if (!tail) {
+        hdr_clear_prev_free(base, end);
+      } else {
+        hdr_set(base, rest, tail | LM_FREE); /* its right neighbour keeps PREV_FREE */
+        if (rest != h->top) {
+          footer_set(base, h->key, rest, tail);
+          bin_insert(&h->bins, base, h->key, rest, tail);
+        }
+      }
+      return b;
+    }
+    /* Room for the slab at the end of a top that growing extends, or of
+     * a new one made of the new memory. */
+    uint32_t top = growable_top(h);
+    if (!grow(h, top ? top + nb + align : nb + align))
+      return 0;
+  }
+  return 0;
+}
+
 lm_off_t lm_block_alloc_aligned(lm_heap_t *h, uint32_t align, uint32_t nb) {
   /* A block that fits, or one of `want` bytes, which always does: room
    * for nb bytes after the largest gap aligned_lead leaves (align + 16 -
@@ -703,6 +826,11 @@ lm_off_t lm_block_alloc_aligned(lm_heap_t *h, uint32_t align, uint32_t nb) {
   uint32_t want = nb + align + (LM_MIN_BLOCK - LM_ALIGN) +
                   (LM_ALIGN < LM_MIN_BLOCK ? LM_MIN_BLOCK : 0);
   lm_off_t b = take_aligned_from_bins(h, align, nb, want);
+  if (!b && align == LM_SLAB_SIZE && nb == LM_SLAB_SIZE) {
+    b = take_from_bins(h, want);
+    if (!b && top_size(h) <= TOP_END_LIMIT)
+      return slab_from_top(h, align, nb);
+  }
   if (!b)
     b = alloc_block(h, want);
   if (!b)

@@ -6,10 +6,13 @@
  * Regions of a heap:
  *   - spans: contiguous runs of memory from the page source, linked in
  *     address order (see block.h for the span layout);
- *   - the top block: the free block at the end of the newest span. It is in
- *     no free list; allocations that no free list can serve are carved from
- *     its start, and it grows when memory.grow extends the newest span.
- *     Every other free block is in exactly one free list (bins.h);
+ *   - the top block: a free block of the newest span that is in no free
+ *     list. Blocks that no free list can serve are carved from its start;
+ *     slabs from its end, where they need no gap to be aligned (heap.c:
+ *     slab_from_top). When top is the span's last block, memory.grow
+ *     extends it; when slabs were cut from its end, the new pages become a
+ *     new top and the old one goes to the free lists. Every other free
+ *     block is in exactly one free list (bins.h);
  *   - slabs (slab.h): used blocks cut into small objects of one size class;
  *     requests up to LM_SLAB_MAX bytes are served from them.
  *
@@ -25,11 +28,11 @@
  *   I3 PREV_FREE of every block and marker is set iff its left neighbour is
  *      free; every free block but top has a footer equal to its size;
  *   I4 a free block is in the list of its class iff it is not top;
- *   I5 top, when non-zero, is the last block of the newest span; when zero,
- *      the last block of the newest span is in use;
- *   I6 fresh: every byte in [fresh, end of newest span - 4) is zero (memory
- *      that came from memory.grow and was never handed out), so calloc need
- *      not clear it; fresh >= top + 4 when top exists.
+ *   I5 top, when non-zero, is a free block of the newest span;
+ *   I6 fresh: every byte in [fresh, fresh_end) is zero (memory that came
+ *      from memory.grow and was never handed out), so calloc need not clear
+ *      it; fresh >= top + 4 when top exists, and fresh_end is at most the
+ *      newest span's end marker.
  */
 #ifndef LM_HEAP_H
 #define LM_HEAP_H
@@ -69,6 +72,7 @@ struct lm_heap {
   uintptr_t base;       /* lm_pages_base(): offsets are relative to it */
   lm_off_t top;         /* top block, 0 when there is none */
   lm_off_t fresh;       /* I6 */
+  lm_off_t fresh_end;   /* I6 */
   lm_off_t first_span;  /* lowest span, 0 before the first grow */
   lm_off_t last_span;   /* newest span (the highest) */
   lm_off_t lo, hi;      /* every span lies in [lo, hi) */
@@ -130,7 +134,8 @@ void lm_heap_claim_initial(lm_heap_t *h);
  * a span of its own (nothing changed). O(spans). */
 int lm_heap_add_run(lm_heap_t *h, lm_off_t s, lm_off_t e, int dirty);
 
-/* Size of h's top block (0 when there is none). */
+/* Size of h's top block when it is the newest span's last block, so that
+ * growing that span extends it; 0 otherwise. */
 uint32_t lm_heap_top_size(const lm_heap_t *h);
 
 /* Resizes the allocation at ptr to `size` bytes in place: 1 on success

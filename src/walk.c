@@ -90,6 +90,7 @@ static int visit_block(lm_heap_t *h, const lm_step_t *step, void *arg) {
       .used = !hdr_is_free(step->hdr),
       .kind = slab ? LM_KIND_SLAB : LM_KIND_BLOCK,
       .span = step->span_index,
+      .top = step->block == h->top,
   };
   v->entries++;
   v->span = step->span_index;

@@ -138,6 +138,9 @@ export interface BlockInfo {
   kind: 'block' | 'slab' | 'object';
   /** Index of the contiguous span, 0-based, in address order. */
   span: number;
+  /** The top block: the free block that new blocks are carved from the
+   * start of, and slabs from the end (in no free list). */
+  top: boolean;
 }
 
 /** What lm_report_t says of a report (lmalloc.h): each field is

@@ -541,7 +541,7 @@ class Heap {
   }
 
   // The env.walk_entry import: one lm_walk entry.
-  #walkEntry(ptr, header, size, usable, used, kind, span) {
+  #walkEntry(ptr, header, size, usable, used, kind, span, top) {
     this.#sinks.walk?.push({
       ptr: ptr >>> 0,
       header: header >>> 0,
@@ -550,6 +550,7 @@ class Heap {
       used: used !== 0,
       kind: KINDS[kind] ?? `kind ${kind}`,
       span: span >>> 0,
+      top: top !== 0,
     });
   }
 

@@ -82,7 +82,7 @@ void js_report(uint32_t kind, uint32_t address, uint32_t size,
 IMPORT(walk_entry)
 void js_walk_entry(uint32_t ptr, uint32_t header, uint32_t size,
                    uint32_t usable, uint32_t used, uint32_t kind,
-                   uint32_t span);
+                   uint32_t span, uint32_t top);
 
 /* pages_wasm.c: end of the start-up region, 0 = end of memory. */
 extern uint32_t lm_pages_initial_end;
@@ -161,7 +161,7 @@ static int visit(const lm_block_info_t *b, void *ctx) {
   (void)ctx;
   js_walk_entry(addr(b->ptr), addr(b->header), (uint32_t)b->size,
                 (uint32_t)b->usable, (uint32_t)b->used, (uint32_t)b->kind,
-                b->span);
+                b->span, (uint32_t)b->top);
   return 0;
 }
 

@@ -131,7 +131,7 @@ export function describeEntry(snapshot, i, bytes, log) {
     row('header bits', `FREE=${+h.free} PREV_FREE=${+h.prevFree} SLAB=${+h.slab}`);
     if (e.kind === 'block' && !e.used) {
       if (e.top) {
-        note = 'Top is in no free list: requests no list can serve are carved from its start, and it grows with memory.grow.';
+        note = 'Top is in no free list: blocks no list can serve are carved from its start, slabs from its end (so they need no gap to be aligned), and memory.grow extends it when it ends the heap.';
       } else {
         row('size class', `${e.cls} (${formatBytes(binClassMin(e.cls))} .. ${formatBytes(binClassMax(e.cls))}), map[${e.cls >> 5}] bit ${e.cls & 31}`);
         row('list position', `${e.listPos ?? '?'} (0 = head; LIFO)`);

@@ -25,13 +25,14 @@ import { decodeHeap } from './snapshot.mjs';
 
 const KINDS = ['block', 'slab', 'object'];
 
-/** The walk entries of a packed 'detail' view (7 words each). */
+/** The walk entries of a packed 'detail' view (8 words each). */
 export function entriesFromPacked(packed) {
-  const out = new Array(packed.length / 7);
-  for (let i = 0, k = 0; k < packed.length; i++, k += 7) {
+  const out = new Array(packed.length / 8);
+  for (let i = 0, k = 0; k < packed.length; i++, k += 8) {
     out[i] = {
       ptr: packed[k], header: packed[k + 1], size: packed[k + 2], usable: packed[k + 3],
       used: packed[k + 4] === 1, kind: KINDS[packed[k + 5]] ?? 'block', span: packed[k + 6],
+      top: packed[k + 7] === 1,
     };
   }
   return out;

@@ -89,10 +89,10 @@ function view(kind) {
   if (kind === 'detail' && replay.allocator.detailed) {
     const a = replay.allocator;
     const entries = a.blocks();
-    const packed = new Uint32Array(entries.length * 7);
+    const packed = new Uint32Array(entries.length * 8); // replay-view.mjs
     const KIND = { block: 0, slab: 1, object: 2 };
     entries.forEach((e, i) => {
-      const k = i * 7;
+      const k = i * 8;
       packed[k] = e.ptr;
       packed[k + 1] = e.header;
       packed[k + 2] = e.size;
@@ -100,6 +100,7 @@ function view(kind) {
       packed[k + 4] = e.used ? 1 : 0;
       packed[k + 5] = KIND[e.kind] ?? 0;
       packed[k + 6] = e.span;
+      packed[k + 7] = e.top ? 1 : 0;
     });
     out.entries = packed;
     out.memory = new Uint8Array(a.memory.buffer).slice();

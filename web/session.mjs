@@ -1094,7 +1094,7 @@ export class Session {
       const snap = this.snapshot();
       const i = entryAt(snap, p - HEADER_SIZE);
       const e = snap.entries[i];
-      if (e?.top) return 'belong to the top block, the free end of the heap';
+      if (e?.top) return 'belong to the top block, the free space new blocks are carved from';
       if (e?.links) {
         return `hold lmalloc's free-list links (next = ${hex(e.links.next)}, prev = ${hex(e.links.prev)}), ` +
           'stored XOR-masked with the heap\'s secret key, and its footer';

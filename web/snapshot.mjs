@@ -80,16 +80,10 @@ export function decodeHeap(entries, bytes, place) {
     s.recordedEnd = word(s.start + 4);
   }
 
-  // Top: the last block of the newest span, when free (heap.h, I5).
-  let topIndex = -1;
-  const lastSpan = spans[spans.length - 1];
-  if (lastSpan) {
-    const e = entries[lastSpan.last];
-    if (e.kind === 'block' && !e.used) {
-      topIndex = lastSpan.last;
-      e.top = true;
-    }
-  }
+  // Top: a free block of the newest span, in no free list (heap.h, I5);
+  // the walk says which (slabs are cut from its end, so it need not be the
+  // span's last block).
+  const topIndex = entries.findIndex((e) => e.top);
 
   // Free blocks: links, footer, class. lmalloc stores links and footers
   // XOR-masked with the heap's key (src/block.h); a free block's footer is

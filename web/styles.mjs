@@ -10,7 +10,7 @@ export const STYLES = {
   leak: { fill: '#D55E00', pattern: 'cross', legend: 'leaked: no pointer reaches it', text: '#fff' },
   free: { fill: '#ffffff', pattern: 'hatch', legend: 'free block' },
   freemeta: { fill: '#c8c8c8', pattern: 'hatch', legend: 'free-list links, footer' },
-  top: { fill: '#f4f4f4', pattern: 'hatch-wide', legend: 'top: the free end of the heap' },
+  top: { fill: '#f4f4f4', pattern: 'hatch-wide', legend: 'top: free space blocks and slabs are cut from' },
   pad: { fill: '#fff3d6', pattern: 'hatch', legend: 'alignment gap (a free block)' },
   slabhdr: { fill: '#CC79A7', pattern: 'vlines', legend: 'slab header (64 B)' },
   object: { fill: '#009E73', pattern: 'checks', legend: 'slab object in use', text: '#fff' },

@@ -9,8 +9,8 @@
  *      class, so each doubling moves it to a slab of a bigger class, and
  *      past 256 bytes it moves to a block.
  *   2. A block followed by free memory grows in place. Here the array is
- *      the last block of the heap, followed by its free end, which grows
- *      with memory.grow when needed.
+ *      followed by the top block, the heap's free space, which grows with
+ *      memory.grow when needed.
  *   3. Once another block is allocated right after it, the array must
  *      move; it lands at the end of the heap again and grows in place.
  *   4. When the block after it is freed, the array grows in place into
@@ -38,13 +38,13 @@ typedef struct where {
   int object;    /* it is a slab object (else a block) */
   size_t usable; /* its usable bytes */
   unsigned span; /* the span it is in */
-  int after;     /* blocks of the same span seen after it (0, 1 or 2) */
+  int after;     /* a block of the same span follows it */
   int next_free; /* the block right after it is free */
+  int next_top;  /* ... and is the top block, the heap's free space */
 } where_t;
 
-/* Finds w->ptr, then looks at up to two blocks after it: the first says
- * whether the next block is free, the second whether that free block is
- * the end of the heap (the last block of the span) or a hole. */
+/* Finds w->ptr, then looks at the block after it: free or not, and
+ * whether it is the top block or a hole. */
 static int locate(const lm_block_info_t *b, void *ctx) {
   where_t *w = ctx;
   if (!w->found) {
@@ -60,9 +60,10 @@ static int locate(const lm_block_info_t *b, void *ctx) {
     return 0; /* objects of a slab that follows */
   if (b->span != w->span)
     return 1;
-  if (w->after++ == 0)
-    w->next_free = !b->used;
-  return w->after == 2;
+  w->after = 1;
+  w->next_free = !b->used;
+  w->next_top = b->top;
+  return 1;
 }
 
 static where_t where_is(const void *p) {
@@ -80,8 +81,8 @@ static const char *describe(where_t w) {
     return "a block, last in its span";
   if (!w.next_free)
     return "a block, next block in use";
-  return w.after == 1 ? "a block, next: the free end of the heap"
-                      : "a block, next block free";
+  return w.next_top ? "a block, next: the top block (free space)"
+                    : "a block, next block free";
 }
 
 /* ---- the array ------------------------------------------------------ */

@@ -24,9 +24,14 @@
  *      every granule offset modulo 4 KiB, and is a top or a free block of
  *      every size around what a slab takes, each serve a small object
  *      that is written and freed without a report, and check clean.
- *   7. A slab's place is reused: the hole a slab leaves between two used
- *      blocks when it empties takes the next slab, instead of a new cut
- *      from the top of the heap.
+ *   7. A slab's place is reused: when a slab empties, the next slab
+ *      takes its place.
+ *   8. Slabs are cut from the end of the top block, blocks from its start:
+ *      a block, two slabs and another block leave no free block but top
+ *      (no alignment gap before a slab); the slabs lie side by side, the
+ *      blocks too. When the slabs empty, they merge back into top. When
+ *      a block does not fit in top, the heap grows and its new memory
+ *      becomes top: the old top goes to the free lists and is used again.
  *
  *   test_heaps [--seed N] [--ops N]      default 6000 operations
  */
@@ -777,11 +782,112 @@ static void slab_reuse(void) {
   lm_heap_destroy(h);
 }
 
+/* ---------------------------------------------------------------------
+ * 8. Slabs from top's end
+ * ------------------------------------------------------------------- */
+
+typedef struct {
+  uintptr_t header[64];
+  size_t size[64];
+  int used[64], top[64], n;
+} blocks_t;
+
+static int record_block(const lm_block_info_t *b, void *ctx) {
+  blocks_t *w = ctx;
+  if (b->kind == LM_KIND_OBJECT || w->n == 64)
+    return 0;
+  w->header[w->n] = (uintptr_t)b->header;
+  w->size[w->n] = b->size;
+  w->used[w->n] = b->used;
+  w->top[w->n] = b->top;
+  w->n++;
+  return 0;
+}
+
+/* The index of the block whose header is at `at`, or -1. */
+static int block_index(const blocks_t *w, uintptr_t at) {
+  for (int i = 0; i < w->n; i++)
+    if (w->header[i] == at)
+      return i;
+  return -1;
+}
+
+static void slabs_from_top_end(void) {
+  lm_heap_t *h = lm_heap_create(NULL, 0);
+  CHECK(h != NULL, "heap");
+  if (!h)
+    return;
+  char *first = lm_heap_malloc(h, 1000);
+  char *a = lm_heap_malloc(h, 16), *b = lm_heap_malloc(h, 48);
+  char *second = lm_heap_malloc(h, 2000);
+  CHECK(first && a && b && second, "a block, two objects, a block");
+  if (!first || !a || !b || !second)
+    return;
+  uintptr_t sa = (uintptr_t)a & ~(uintptr_t)4095;
+  uintptr_t sb = (uintptr_t)b & ~(uintptr_t)4095;
+  CHECK(sb + 4096 == sa, "the second slab (%#zx) lies right below the first "
+        "(%#zx)", (size_t)sb, (size_t)sa);
+  CHECK(second == first + lm_heap_usable_size(h, first) + 4,
+        "the second block follows the first: top kept its start");
+  blocks_t w = {0};
+  lm_heap_walk(h, record_block, &w);
+  int i = block_index(&w, sb - 4); /* the slab's block header */
+  CHECK(i > 0 && !w.used[i - 1] && w.top[i - 1],
+        "the block right below the slabs is top");
+  int free_below = 0;
+  for (int k = 0; k < w.n && w.header[k] < sb; k++)
+    free_below += !w.used[k] && !w.top[k];
+  CHECK(free_below == 0, "no free block but top lies below the slabs "
+        "(an alignment gap): %d", free_below);
+  CHECK(heap_check(h) == 0, "heap healthy with slabs at top's end");
+
+  lm_heap_free(h, a);
+  lm_heap_free(h, b);
+  memset(&w, 0, sizeof w);
+  lm_heap_walk(h, record_block, &w);
+  int frees = 0, top = -1;
+  for (int k = 0; k < w.n; k++) {
+    frees += !w.used[k];
+    if (w.top[k])
+      top = k;
+  }
+  CHECK(frees == 1 && top == w.n - 1,
+        "empty slabs merged back into top, the span's last block (%d free "
+        "blocks)", frees);
+  CHECK(heap_check(h) == 0, "heap healthy after the slabs merged into top");
+
+  /* A slab at top's end again, then a block larger than top: new memory
+   * becomes top, the old top a free block that serves a later request.
+   * (The new memory follows the heap's span, or starts a new span above
+   * it: the page pool has no released pages yet, see main.) */
+  a = lm_heap_malloc(h, 16);
+  size_t top_before = w.size[top];
+  char *big = lm_heap_malloc(h, top_before + 8192);
+  CHECK(a && big && big > a, "a block larger than top comes from new memory");
+  memset(&w, 0, sizeof w);
+  lm_heap_walk(h, record_block, &w);
+  i = block_index(&w, (uintptr_t)second + lm_heap_usable_size(h, second));
+  CHECK(i >= 0 && !w.used[i] && !w.top[i],
+        "the old top is a free block in a list now");
+  char *reuse = i >= 0 ? lm_heap_malloc(h, w.size[i] - 64) : NULL;
+  CHECK(reuse == second + lm_heap_usable_size(h, second) + 4,
+        "and serves the next request that fits it");
+  CHECK(heap_check(h) == 0, "heap healthy after growing past a slab");
+  lm_heap_free(h, reuse);
+  lm_heap_free(h, big);
+  lm_heap_free(h, a);
+  lm_heap_free(h, second);
+  lm_heap_free(h, first);
+  CHECK(heap_check(h) == 0, "heap healthy after freeing everything");
+  lm_heap_destroy(h);
+}
+
 int main(int argc, char **argv) {
   tl_seed(argc, argv);
   unsigned long ops = tl_option_ul(argc, argv, "--ops", 6000);
   lm_quarantine_flush();
   size_t used_at_start = tl_stats().used_blocks;
+  slabs_from_top_end(); /* first: no released pages yet, so it grows */
   independence(ops);
   buffer_heap();
   destroy_and_reuse();

@@ -654,7 +654,7 @@ static void test_bad_frees(void) {
     good_free(r3[3], "free of the right guard");
   }
 
-  /* The last block, merged with the free end of the heap. */
+  /* A big block, merged with top when freed. */
   if (heap_broken)
     return;
   char *big = lm_malloc(3u << 20);

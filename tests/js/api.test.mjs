@@ -240,9 +240,15 @@ for (const build of BUILDS) {
       heap.free(a);
       const entries = heap.blocks();
       for (const e of entries) {
-        assert.deepEqual(Object.keys(e), ['ptr', 'header', 'size', 'usable', 'used', 'kind', 'span']);
+        assert.deepEqual(Object.keys(e), ['ptr', 'header', 'size', 'usable', 'used', 'kind', 'span', 'top']);
         assert.ok(['block', 'slab', 'object'].includes(e.kind));
       }
+      // One top block: free, a block; the slab was cut from its end.
+      const tops = entries.filter((e) => e.top);
+      assert.equal(tops.length, 1);
+      assert.ok(tops[0].kind === 'block' && !tops[0].used);
+      const slab = entries.find((e) => e.kind === 'slab');
+      assert.equal(tops[0].header + tops[0].size, slab.header, 'the slab lies right after top');
       const freed = entries.find((e) => e.ptr === a);
       assert.equal(freed.used, false); // debug: in the quarantine
       assert.equal(freed.kind, 'block');

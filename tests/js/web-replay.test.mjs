@@ -308,8 +308,8 @@ test('replaySnapshot names every live block of the trace in lmalloc\'s walk', as
   const r = await lmallocReplay(parseTrace(text));
   r.runTo(5000);
   const entries = r.allocator.blocks();
-  const packed = new Uint32Array(entries.length * 7);
-  entries.forEach((e, i) => packed.set([e.ptr, e.header, e.size, e.usable, +e.used, ['block', 'slab', 'object'].indexOf(e.kind), e.span], i * 7));
+  const packed = new Uint32Array(entries.length * 8);
+  entries.forEach((e, i) => packed.set([e.ptr, e.header, e.size, e.usable, +e.used, ['block', 'slab', 'object'].indexOf(e.kind), e.span, +e.top], i * 8));
   assert.deepEqual(entriesFromPacked(packed), entries);
   const live = r.liveBlocks();
   const snap = replaySnapshot({
