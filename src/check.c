@@ -12,7 +12,6 @@ typedef struct {
   size_t span_bytes;
   lm_off_t span;      /* span of the previous step */
   int prev_free;      /* the previous block of this span is free */
-  lm_off_t prev;      /* the previous block of this span */
   int top_seen;
   size_t slabs_with_room;
 } check_ctx_t;
@@ -104,14 +103,12 @@ static int check_step(lm_heap_t *h, const lm_step_t *step, void *arg) {
     c->span = step->span;
     c->span_bytes += step->span_end - step->span;
     c->prev_free = 0;
-    c->prev = 0;
   }
   if (hdr_prev_free(step->hdr) != c->prev_free)
     fault(c, h, b, c->prev_free ? "PREV_FREE is clear but the block before is free"
                                 : "PREV_FREE is set but the block before is in use");
-  if (step->marker) {
+  if (step->marker)
     return 0;
-  }
   int is_free = hdr_is_free(step->hdr);
   uint32_t size = hdr_size(step->hdr);
   if (is_free && c->prev_free)
@@ -128,7 +125,6 @@ static int check_step(lm_heap_t *h, const lm_step_t *step, void *arg) {
       fault(c, h, b, "free block's footer does not match its size");
   }
   c->prev_free = is_free;
-  c->prev = b;
   return 0;
 }
 
@@ -183,7 +179,8 @@ size_t lm_heap_check(lm_heap_t *h) {
     fault(&c, h, h->top, "top is not a free block of the heap");
   if (h->top && h->fresh < block_payload(h->top))
     fault(&c, h, h->top, "fresh mark is below top");
-  if (h->last_span && h->fresh_end > span_marker(span_end(heap_base(h), h->last_span)))
+  if (h->last_span &&
+      h->fresh_end > span_marker(span_end(heap_base(h), h->last_span)))
     fault(&c, h, h->fresh_end, "fresh range ends past the newest span");
   if (c.span_bytes != h->heap_bytes)
     fault(&c, h, h->first_span, "heap size disagrees with its spans");
