@@ -23,7 +23,7 @@
 # through the name section: the dlmalloc build must contain dlmalloc's
 # functions and the lmalloc build must not.
 #
-# lmalloc is compiled here from src/ with the flags below rather than taken
+# lmalloc is compiled here from src/ with toolchain.sh's flags rather than taken
 # from build/wasi/liblmalloc.a, so both sides get -O2 and no assertions
 # (wasi-libc's and Emscripten's dlmalloc are release builds too); set
 # LMALLOC_LIB=path/to/liblmalloc.a to link a library instead.

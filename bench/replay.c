@@ -1,7 +1,7 @@
 /* Replay harness: performs one lmtrace v1 trace through whatever malloc
  * this program was linked with, and reports one line of JSON.
  *
- *   replay [--latency] <file.trace>
+ *   replay [--latency | --floor | --verify] [--ballast N] <file.trace>
  *
  * One process = one replay; repetitions and comparisons belong to the
  * driver (run.mjs). Build the same source with the same flags for every
@@ -26,7 +26,7 @@
  *   - an allocation that returns NULL (other than for size 0) fails;
  *   - after the loop, every block still live is checked once more.
  * Any violation prints what broke on stderr and exits with status 2.
- * All stamp accesses are volatile: clang knows calloc memory is zero and
+ * All stamp reads are volatile: clang knows calloc memory is zero and
  * would otherwise fold the checks away (TOOLCHAIN.md trap 8).
  *
  * --verify replays slowly, to prove the allocator right rather

@@ -775,36 +775,31 @@ static lm_off_t take_aligned_from_bins(lm_heap_t *h, uint32_t align,
 static lm_off_t slab_from_top(lm_heap_t *h, uint32_t align, uint32_t nb) {
   for (int attempt = 0; attempt < 3; attempt++) {
     uintptr_t base = heap_base(h); /* set by the first grow */
-    lm_off_t t = h->top, b = 0;
-    uint32_t hdr = t ? hdr_get(base, t) : 0;
-    lm_off_t end = t + hdr_size(hdr);
-    if (t && end - t >= nb && !aligned_lead(h, t, align))
-      b = t;
-    else if (t && end - t >= nb + align) /* the last aligned place */
-      b = ((end - nb + LM_HEADER_SIZE) & ~(align - 1)) - LM_HEADER_SIZE;
-    uint32_t below = b - t, tail = end - b - nb;
-    if (b && (below == 0 || below >= LM_MIN_BLOCK) &&
+    lm_off_t t = h->top;
+    uint32_t size = top_size(h);
+    /* Top's start is aligned: cut there, as any block is (the slab must
+     * come out exactly nb bytes, so top keeps nothing or a block). */
+    if (size >= nb && !aligned_lead(h, t, align) &&
+        (size == nb || size - nb >= LM_MIN_BLOCK))
+      return take_from_top(h, nb);
+    /* Else at the last aligned place in top: below it top keeps a block,
+     * above it lies nothing or a free block. */
+    lm_off_t end = t + size;
+    lm_off_t b = ((end - nb + LM_HEADER_SIZE) & ~(align - 1)) - LM_HEADER_SIZE;
+    uint32_t tail = end - b - nb;
+    if (size >= nb + align && b - t >= LM_MIN_BLOCK &&
         (tail == 0 || tail >= LM_MIN_BLOCK)) {
-      lm_off_t rest = tail ? b + nb : 0;
-      if (below) {
-        hdr_set(base, t, below | LM_FREE | (hdr & LM_PREV_FREE));
-        hdr_set(base, b, nb | LM_PREV_FREE);
-        if (h->fresh_end > b)
-          h->fresh_end = b; /* I6: the slab is written above top */
+      hdr_set(base, t, (b - t) | LM_FREE | (hdr_get(base, t) & LM_PREV_FREE));
+      hdr_set(base, b, nb | LM_PREV_FREE);
+      if (h->fresh_end > b)
+        h->fresh_end = b; /* I6: the slab is written above top */
+      if (tail) {
+        lm_off_t r = b + nb; /* its right neighbour keeps PREV_FREE */
+        hdr_set(base, r, tail | LM_FREE);
+        footer_set(base, h->key, r, tail);
+        bin_insert(&h->bins, base, h->key, r, tail);
       } else {
-        hdr_set(base, b, nb | (hdr & LM_PREV_FREE));
-        h->top = rest; /* what is left of top is top (I5) */
-        if (h->fresh < end + LM_HEADER_SIZE - tail)
-          h->fresh = end + LM_HEADER_SIZE - tail; /* I6, as take_from_top */
-      }
-      if (!tail) {
         hdr_clear_prev_free(base, end);
-      } else {
-        hdr_set(base, rest, tail | LM_FREE); /* its right neighbour keeps PREV_FREE */
-        if (rest != h->top) {
-          footer_set(base, h->key, rest, tail);
-          bin_insert(&h->bins, base, h->key, rest, tail);
-        }
       }
       return b;
     }
@@ -826,9 +821,10 @@ lm_off_t lm_block_alloc_aligned(lm_heap_t *h, uint32_t align, uint32_t nb) {
   uint32_t want = nb + align + (LM_MIN_BLOCK - LM_ALIGN) +
                   (LM_ALIGN < LM_MIN_BLOCK ? LM_MIN_BLOCK : 0);
   lm_off_t b = take_aligned_from_bins(h, align, nb, want);
-  if (!b && align == LM_SLAB_SIZE && nb == LM_SLAB_SIZE) {
+  if (!b && align == LM_SLAB_SIZE && nb == LM_SLAB_SIZE &&
+      top_size(h) <= TOP_END_LIMIT) {
     b = take_from_bins(h, want);
-    if (!b && top_size(h) <= TOP_END_LIMIT)
+    if (!b)
       return slab_from_top(h, align, nb);
   }
   if (!b)

@@ -76,7 +76,6 @@ function renumber(part, map) {
     s.first = map(s.first);
     s.last = map(s.last);
   }
-  if (part.topIndex >= 0) part.topIndex = map(part.topIndex);
   for (const [cls, list] of part.bins.lists) part.bins.lists.set(cls, list.map(map));
   for (const l of part.slabLists) {
     l.slabs = l.slabs.map(map);
@@ -213,7 +212,7 @@ export function nestHeapsAndArenas(snap, bytes, { heaps = [], arenas = [], pool 
   snap.heaps = [...inside.values()].map(({ heap, part, first, last }) => ({
     name: heap.name, step: heap.step, buffer: heap.buffer, bytes: heap.bytes, stats: heap.stats, check: heap.check,
     index: outerMap[byPtr.get(heap.buffer)], first, last,
-    spans: part.spans.filter(Boolean), topIndex: part.topIndex, bins: part.bins, slabLists: part.slabLists, key: part.key,
+    spans: part.spans.filter(Boolean), bins: part.bins, slabLists: part.slabLists, key: part.key,
   }));
   for (const h of snap.heaps) {
     const e = merged[h.index];

@@ -21,22 +21,11 @@
 
 import { PAGE_SIZE, formatBytes, hex } from './heap-layout.mjs';
 import { PITCH, TOP, segmentsOf } from './render.mjs';
+import { unpackEntries } from './packed-walk.mjs';
 import { decodeHeap } from './snapshot.mjs';
 
-const KINDS = ['block', 'slab', 'object'];
-
-/** The walk entries of a packed 'detail' view (8 words each). */
-export function entriesFromPacked(packed) {
-  const out = new Array(packed.length / 8);
-  for (let i = 0, k = 0; k < packed.length; i++, k += 8) {
-    out[i] = {
-      ptr: packed[k], header: packed[k + 1], size: packed[k + 2], usable: packed[k + 3],
-      used: packed[k + 4] === 1, kind: KINDS[packed[k + 5]] ?? 'block', span: packed[k + 6],
-      top: packed[k + 7] === 1,
-    };
-  }
-  return out;
-}
+/** The walk entries of a packed 'detail' view (packed-walk.mjs). */
+export const entriesFromPacked = unpackEntries;
 
 /**
  * The playground's snapshot for a replay step.

@@ -27,6 +27,7 @@
 
 import { emscripten, lmallocJs } from './allocators.mjs';
 import { Replay, diffLive } from './replay-engine.mjs';
+import { packEntries } from './packed-walk.mjs';
 import { loadTrace, opCode, writeTrace } from './trace.mjs';
 
 const SLICE_MS = 24;
@@ -88,20 +89,7 @@ function view(kind) {
   transfer.push(live.ptr.buffer, live.size.buffer, live.id.buffer, live.born.buffer);
   if (kind === 'detail' && replay.allocator.detailed) {
     const a = replay.allocator;
-    const entries = a.blocks();
-    const packed = new Uint32Array(entries.length * 8); // replay-view.mjs
-    const KIND = { block: 0, slab: 1, object: 2 };
-    entries.forEach((e, i) => {
-      const k = i * 8;
-      packed[k] = e.ptr;
-      packed[k + 1] = e.header;
-      packed[k + 2] = e.size;
-      packed[k + 3] = e.usable;
-      packed[k + 4] = e.used ? 1 : 0;
-      packed[k + 5] = KIND[e.kind] ?? 0;
-      packed[k + 6] = e.span;
-      packed[k + 7] = e.top ? 1 : 0;
-    });
+    const packed = packEntries(a.blocks());
     out.entries = packed;
     out.memory = new Uint8Array(a.memory.buffer).slice();
     out.stats = a.stats();

@@ -80,10 +80,9 @@ export function decodeHeap(entries, bytes, place) {
     s.recordedEnd = word(s.start + 4);
   }
 
-  // Top: a free block of the newest span, in no free list (heap.h, I5);
-  // the walk says which (slabs are cut from its end, so it need not be the
-  // span's last block).
-  const topIndex = entries.findIndex((e) => e.top);
+  // Top (e.top): a free block of the newest span, in no free list (heap.h,
+  // I5); the walk says which (slabs are cut from its end, so it need not be
+  // the span's last block).
 
   // Free blocks: links, footer, class. lmalloc stores links and footers
   // XOR-masked with the heap's key (src/block.h); a free block's footer is
@@ -121,7 +120,6 @@ export function decodeHeap(entries, bytes, place) {
     regions,
     spans: spans.filter(Boolean),
     entries,
-    topIndex,
     bins,
     slabLists,
     key, // the heap's link/footer mask, as read off the free blocks' footers

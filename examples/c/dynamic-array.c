@@ -12,7 +12,7 @@
  *      followed by the top block, the heap's free space, which grows with
  *      memory.grow when needed.
  *   3. Once another block is allocated right after it, the array must
- *      move; it lands at the end of the heap again and grows in place.
+ *      move; it lands in the top block again and grows in place.
  *   4. When the block after it is freed, the array grows in place into
  *      that free block.
  *   5. Shrinking always happens in place.
@@ -153,7 +153,7 @@ int main(void) {
 
   printf("4. a block right after the array is freed:\n");
   /* Both are too big for the hole the array left behind in step 3, so
-   * they come from the end of the heap, in this order. */
+   * they come from the top block, in this order. */
   void *next = keep(malloc(200000));  /* right after the array */
   void *guard = keep(malloc(200000)); /* so `next` is not the heap's end */
   free(next);

@@ -16,6 +16,7 @@ import { Replay, diffLive } from '../../web/replay-engine.mjs';
 import {
   compareRows, coverage, entriesFromPacked, occupancyLayout, replaySnapshot, stepAtX, timelineLayout, xOfStep,
 } from '../../web/replay-view.mjs';
+import { packEntries } from '../../web/packed-walk.mjs';
 import { sessionTrace } from '../../web/session-trace.mjs';
 import { HEAP_OPTIONS } from '../../web/session.mjs';
 import { MAX_HASH, ShareError, decodeShare, encodeShare, parseHash } from '../../web/share.mjs';
@@ -308,8 +309,7 @@ test('replaySnapshot names every live block of the trace in lmalloc\'s walk', as
   const r = await lmallocReplay(parseTrace(text));
   r.runTo(5000);
   const entries = r.allocator.blocks();
-  const packed = new Uint32Array(entries.length * 8);
-  entries.forEach((e, i) => packed.set([e.ptr, e.header, e.size, e.usable, +e.used, ['block', 'slab', 'object'].indexOf(e.kind), e.span, +e.top], i * 8));
+  const packed = packEntries(entries);
   assert.deepEqual(entriesFromPacked(packed), entries);
   const live = r.liveBlocks();
   const snap = replaySnapshot({

@@ -36,15 +36,15 @@ export function functionNames(bytes) {
   for (const { id, body } of sections(bytes)) {
     if (id === 0) {
       const [name, payload] = readName(body, 0);
-      if (name === 'name') return parseNameSection(body, payload, body.length);
+      if (name === 'name') return parseNameSection(body, payload);
     }
   }
   return null;
 }
 
 // Subsection 1 of the name section: a vector of (function index, name).
-function parseNameSection(bytes, pos, end) {
-  while (pos < end) {
+function parseNameSection(bytes, pos) {
+  while (pos < bytes.length) {
     const sub = bytes[pos++];
     let size;
     [size, pos] = readU32(bytes, pos);
