@@ -976,10 +976,10 @@ export class Session {
         explain: explain.freeOfReused({ expr, addr, freedStep: this.freed.get(addr)?.freedStep, owner: before }),
       };
     }
-    return { kind: 'info', at: addr, text: `free(${expr}): ${this.#freedHow(addr, before, hdrBefore)}` };
+    return { kind: 'info', at: addr, text: `free(${expr}): ${this.#freedHow(heap, addr, before, hdrBefore)}` };
   }
 
-  #freedHow(addr, m, hdrBefore) {
+  #freedHow(heap, addr, m, hdrBefore) {
     const bytes = this.#bytes();
     if (m && isObject(m.usable)) {
       const slab = addr & ~(SLAB_SIZE - 1);
@@ -989,11 +989,14 @@ export class Session {
     }
     const h = decodeHeader(this.#word(bytes, addr - HEADER_SIZE));
     if (h.raw === 1) return 'merged with the free block before it';
-    const intoTop = decodeHeader(this.#word(bytes, addr - HEADER_SIZE + h.size)).size === 0;
+    // Top need not be the heap's last block (slabs are cut from its end):
+    // the walk says which block it is.
+    const header = addr - HEADER_SIZE;
+    const intoTop = heap.blocks().some((e) => e.top && e.header === header);
     if (h.size > hdrBefore.size) {
-      return intoTop ? 'merged with the free block after it: the top of the heap' : 'merged with the free block after it';
+      return intoTop ? 'merged with the free block after it: the top block' : 'merged with the free block after it';
     }
-    if (intoTop) return `a free block of ${hdrBefore.size} bytes at the end of the heap: the new top`;
+    if (intoTop) return `a free block of ${hdrBefore.size} bytes: the new top block`;
     return `a free block of ${hdrBefore.size} bytes, on the free list of its size class`;
   }
 

@@ -260,3 +260,18 @@ test('scenario details: list leak, realloc in place vs moved, calloc zeroes, fra
   assert.equal(frames[0].top, s.place.stackTop);
   assert.equal(frames[1].top, frames[0].bottom, 'frames stack downwards');
 });
+
+test('a free says when its block joined or became top, though a slab lies after top', async () => {
+  const s = await newSession();
+  s.apply({ op: 'malloc', name: 'a', size: 1000 });
+  s.apply({ op: 'malloc', name: 'o', size: 16 }); // a slab, cut from top's end
+  const blocks = s.heap.blocks();
+  const top = blocks.find((e) => e.top);
+  assert.ok(blocks.some((e) => e.kind === 'slab' && e.header === top.header + top.size), 'the slab follows top');
+  const r = s.apply({ op: 'free', target: { ref: 'a' } });
+  assert.match(r.text, /merged with the free block after it: the top block/);
+  s.apply({ op: 'malloc', name: 'b', size: 2000 });
+  s.apply({ op: 'malloc', name: 'c', size: 3000 });
+  const r2 = s.apply({ op: 'free', target: { ref: 'b' } });
+  assert.match(r2.text, /free list of its size class/, 'b, with c after it, goes to a list');
+});
