@@ -12,10 +12,10 @@
 //    build/bench/synthetic/, each only when missing or out of date.
 // 3. For each trace, first one --verify run per build (replay.c: whole
 //    blocks stamped and checked, untimed in effect); a build that fails it
-//    gets a FAILED row, whatever its times. Then `reps` rounds; round r
-//    runs every build once, as a fresh process, in an order rotated by r
-//    (A B C D E, then B C D E A, ...) so drift in machine load spreads
-//    evenly, and with the same ballast
+//    gets a FAILED row and is not timed on that trace. Then `reps`
+//    rounds; round r runs every build that passed once, as a fresh
+//    process, in an order rotated by r (A B C D E, then B C D E A, ...)
+//    so drift in machine load spreads evenly, and with the same ballast
 //    (replay.c --ballast, tables.mjs ballastOf: its own start-up layout,
 //    as pages at the end swing by one with it), then every build once more
 //    with --floor (replay.c: the harness alone, replaying the addresses
@@ -240,8 +240,11 @@ async function main() {
     const runs = new Map(builds.map((b) => [b.key, []]));
     const floors = new Map(builds.map((b) => [b.key, []]));
     const verified = new Map(builds.map((b) => [b.key, runLogged(b, trace, 'verify')]));
-    for (let rep = 0; rep < opts.reps; rep++) {
-      const order = builds.map((_, i) => builds[(i + rep) % builds.length]);
+    // A build that failed --verify is not timed on this trace: its row
+    // says FAILED (tables.mjs: summarize).
+    const timed = builds.filter((b) => verified.get(b.key).ok);
+    for (let rep = 0; rep < opts.reps && timed.length; rep++) {
+      const order = timed.map((_, i) => timed[(i + rep) % timed.length]);
       const ballast = ballastOf(rep);
       // Every build's throughput run, then (unless --no-floor) its floor run.
       const passes = [['throughput', runs], ...(opts.floor ? [['floor', floors]] : [])];
@@ -249,7 +252,7 @@ async function main() {
         for (const b of order) into.get(b.key).push(runLogged(b, trace, mode, ballast, rep));
       }
     }
-    const lat = new Map(opts.latency ? builds.map((b) => [b.key, runLogged(b, trace, 'latency')]) : []);
+    const lat = new Map(opts.latency ? timed.map((b) => [b.key, runLogged(b, trace, 'latency')]) : []);
     const traceRows = builds.map((b) => summarize(trace, b, runs.get(b.key), lat.get(b.key), floors.get(b.key),
       verified.get(b.key)));
     addRatios(traceRows);
