@@ -20,8 +20,8 @@
 //    as pages at the end swing by one with it), then every build once more
 //    with --floor (replay.c: the harness alone, replaying the addresses
 //    that build's allocator gave, in fresh pages, without calling it).
-//    Then one --latency run per build (a separate pass: clock reads per
-//    operation slow the replay).
+//    Then one --latency run per build that passed --verify (a separate
+//    pass: clock reads per operation slow the replay).
 // 4. Reports per trace: median ns/op (and the min-max spread over the
 //    rounds), speedup against dlmalloc of the same toolchain
 //    (dlmalloc_ns / x_ns, > 1 is faster), heap growth in 64 KiB pages
@@ -243,7 +243,7 @@ async function main() {
     // A build that failed --verify is not timed on this trace: its row
     // says FAILED (tables.mjs: summarize).
     const timed = builds.filter((b) => verified.get(b.key).ok);
-    for (let rep = 0; rep < opts.reps && timed.length; rep++) {
+    for (let rep = 0; rep < opts.reps; rep++) {
       const order = timed.map((_, i) => timed[(i + rep) % timed.length]);
       const ballast = ballastOf(rep);
       // Every build's throughput run, then (unless --no-floor) its floor run.

@@ -87,9 +87,9 @@ void *lm_calloc(size_t count, size_t size);
  *   dlmalloc does, so code written for wasi-libc and Emscripten behaves the
  *   same.
  * - The block shrinks in place; it grows in place when the next block is
- *   free or is the unused end of the heap (memory.grow is used when the
- *   block is last in memory). Otherwise a new block is allocated, the bytes
- *   are copied and the old block is freed.
+ *   free or is the top block, the heap's free space (memory.grow is used
+ *   when that, or the block itself, is last in memory). Otherwise a new
+ *   block is allocated, the bytes are copied and the old block is freed.
  * - On failure returns NULL with errno = ENOMEM, and `ptr` is untouched.
  * Cost: O(1) in place; O(size) when it moves. */
 void *lm_realloc(void *ptr, size_t size);
@@ -138,7 +138,8 @@ typedef struct lm_block_info {
   lm_block_kind_t kind;
   unsigned span;   /* index of the contiguous span, 0-based, in address order */
   int top;         /* 1 for the top block: the free block that new blocks
-                      are carved from the start of, and slabs from the end */
+                      are carved from the start of, and slabs from the end
+                      (while it holds at most 128 KiB) */
 } lm_block_info_t;
 
 /* Called once per block; return non-zero to stop the walk. */

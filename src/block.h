@@ -31,7 +31,7 @@
  * - A free block keeps its free-list links (next, prev: offsets, 0 = none)
  *   at b+4 and b+8 and repeats its size in a footer at b+size-4, all three
  *   masked with the heap's key (see link_next). The top
- *   block (the free space of the newest span, see heap.h) is the exception:
+ *   block (a free block of the newest span, see heap.h) is the exception:
  *   it is in no free list and keeps no links and no footer.
  *
  * Span layout: [s, e), s and e A-aligned (12 = A - 4 mod A for both

@@ -22,7 +22,7 @@ static void fault(check_ctx_t *c, const lm_heap_t *h, lm_off_t at,
   lm_report(LM_REPORT_CORRUPT, what, heap_ptr(h, at), 0);
 }
 
-/* A slab's header, map, free list and counts agree: every object is
+/* A slab's header, map and free list agree: every object is
  * exactly one of allocated (map bit), on the free list, or not yet handed
  * out (above the bump pointer). */
 static void check_slab(check_ctx_t *c, lm_heap_t *h, lm_off_t b) {

@@ -293,14 +293,13 @@ static int grow(lm_heap_t *h, uint32_t nb) {
    * newest span. If other code grew memory in between, they start a new
    * span; a second request then asks for a whole new span's worth. */
   for (int attempt = 0;; attempt++) {
-    uint32_t top = growable_top(h);
     if (top_size(h) >= nb)
       return 1;
     if (attempt == 2)
       return 0;
     /* 32-bit arithmetic is enough: nb <= LM_MAX_REQUEST + 64, so need
      * and the page count (at most 2^16) cannot wrap. */
-    uint32_t need = attempt == 0 && h->last_span ? nb - top
+    uint32_t need = attempt == 0 && h->last_span ? nb - growable_top(h)
                                                  : nb + LM_SPAN_OVERHEAD;
     uint32_t pages = ((need - 1) >> LM_PAGE_SIZE_LOG2) + 1;
     /* At most 2^16 pages, whose bytes (2^32) wrap to 0: but all of memory

@@ -4,14 +4,24 @@
 // below, kinds as indexes into KINDS, used and top as 0 or 1.
 
 const KINDS = ['block', 'slab', 'object'];
+const KIND_INDEX = Object.fromEntries(KINDS.map((k, i) => [k, i]));
 const WORDS = 8;
 
-/** Packs walk entries: the inverse of unpackEntries. */
+/** Packs walk entries: the inverse of unpackEntries. Writes in place (one
+ * entry per block of a replayed heap: no array per entry). */
 export function packEntries(entries) {
   const packed = new Uint32Array(entries.length * WORDS);
-  entries.forEach((e, i) => packed.set([
-    e.ptr, e.header, e.size, e.usable, e.used ? 1 : 0, Math.max(0, KINDS.indexOf(e.kind)), e.span, e.top ? 1 : 0,
-  ], i * WORDS));
+  for (let i = 0, k = 0; i < entries.length; i++, k += WORDS) {
+    const e = entries[i];
+    packed[k] = e.ptr;
+    packed[k + 1] = e.header;
+    packed[k + 2] = e.size;
+    packed[k + 3] = e.usable;
+    packed[k + 4] = e.used ? 1 : 0;
+    packed[k + 5] = KIND_INDEX[e.kind] ?? 0;
+    packed[k + 6] = e.span;
+    packed[k + 7] = e.top ? 1 : 0;
+  }
   return packed;
 }
 

@@ -24,16 +24,13 @@ import { PITCH, TOP, segmentsOf } from './render.mjs';
 import { unpackEntries } from './packed-walk.mjs';
 import { decodeHeap } from './snapshot.mjs';
 
-/** The walk entries of a packed 'detail' view (packed-walk.mjs). */
-export const entriesFromPacked = unpackEntries;
-
 /**
  * The playground's snapshot for a replay step.
  * @param view    { step, entries (packed), memory (Uint8Array), stats, check, live }
  * @param context { place, history: samples so far, grows: all grow events, count }
  */
 export function replaySnapshot(view, { place, history = [], grows = [] }) {
-  const entries = entriesFromPacked(view.entries);
+  const entries = unpackEntries(view.entries); // packed-walk.mjs
   const snap = decodeHeap(entries, view.memory, place);
   // Both lists are in address order (the walk's and liveBlocks()'s): a
   // merge join names every live allocation in one pass.

@@ -35,7 +35,10 @@ function reader(bytes) {
 
 /**
  * Decodes a heap.
- * @param entries the walk (heap.blocks()), in address order
+ * @param entries the walk (heap.blocks()), in address order; each entry's
+ *                top says whether it is the top block (a free block of the
+ *                newest span, in no free list: heap.h, I5), which need not
+ *                be the span's last block since slabs are cut from its end
  * @param bytes   a Uint8Array of the whole linear memory
  * @param place   { dataStart, dataEnd, stackBase, stackTop } (heap.layout)
  */
@@ -79,10 +82,6 @@ export function decodeHeap(entries, bytes, place) {
     s.nextSpan = word(s.start);
     s.recordedEnd = word(s.start + 4);
   }
-
-  // Top (e.top): a free block of the newest span, in no free list (heap.h,
-  // I5); the walk says which (slabs are cut from its end, so it need not be
-  // the span's last block).
 
   // Free blocks: links, footer, class. lmalloc stores links and footers
   // XOR-masked with the heap's key (src/block.h); a free block's footer is

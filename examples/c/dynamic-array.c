@@ -9,8 +9,8 @@
  *      class, so each doubling moves it to a slab of a bigger class, and
  *      past 256 bytes it moves to a block.
  *   2. A block followed by free memory grows in place. Here the array is
- *      followed by the top block, the heap's free space, which grows with
- *      memory.grow when needed.
+ *      followed by the top block, the heap's free space, which memory.grow
+ *      extends when needed (while nothing lies after it).
  *   3. Once another block is allocated right after it, the array must
  *      move; it lands in the top block again and grows in place.
  *   4. When the block after it is freed, the array grows in place into

@@ -854,6 +854,8 @@ static void slabs_from_top_end(void) {
   CHECK(frees == 1 && top == w.n - 1,
         "empty slabs merged back into top, the span's last block (%d free "
         "blocks)", frees);
+  if (top < 0)
+    return; /* no top to size the next request by */
   CHECK(heap_check(h) == 0, "heap healthy after the slabs merged into top");
 
   /* A slab at top's end again, then a block larger than top: new memory

@@ -424,7 +424,7 @@ static void good_free(void *p, const char *what) {
  * the slab objects' 256 bytes) of `size` bytes in one span: out[0]
  * and out[n + 1] are the used neighbours of the run out[1..n]. Allocates
  * batches of blocks until the walk shows such a run among them (the first
- * ones may fill scattered holes; later ones come from the free end), then
+ * ones may fill scattered holes; later ones come from the top block), then
  * frees the rest. Returns 0 if none turned up (a failed check). */
 #define BATCH 64
 #define MAX_BATCHES 16
@@ -661,8 +661,8 @@ static void test_bad_frees(void) {
   CHECK(big != NULL, "malloc(3 MiB)");
   if (big) {
     good_free(big, "free of a 3 MiB block");
-    bad_free("double free of the last block", big, LM_REPORT_DOUBLE_FREE,
-             LM_REPORT_INVALID_FREE);
+    bad_free("double free of a block merged into top", big,
+             LM_REPORT_DOUBLE_FREE, LM_REPORT_INVALID_FREE);
   }
 
   /* Merged into its free left neighbour. */

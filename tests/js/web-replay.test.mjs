@@ -14,9 +14,9 @@ import { createHeap } from '../../wasm/lmalloc.mjs';
 import { emscripten, lmallocJs } from '../../web/allocators.mjs';
 import { Replay, diffLive } from '../../web/replay-engine.mjs';
 import {
-  compareRows, coverage, entriesFromPacked, occupancyLayout, replaySnapshot, stepAtX, timelineLayout, xOfStep,
+  compareRows, coverage, occupancyLayout, replaySnapshot, stepAtX, timelineLayout, xOfStep,
 } from '../../web/replay-view.mjs';
-import { packEntries } from '../../web/packed-walk.mjs';
+import { packEntries, unpackEntries } from '../../web/packed-walk.mjs';
 import { sessionTrace } from '../../web/session-trace.mjs';
 import { HEAP_OPTIONS } from '../../web/session.mjs';
 import { MAX_HASH, ShareError, decodeShare, encodeShare, parseHash } from '../../web/share.mjs';
@@ -310,7 +310,7 @@ test('replaySnapshot names every live block of the trace in lmalloc\'s walk', as
   r.runTo(5000);
   const entries = r.allocator.blocks();
   const packed = packEntries(entries);
-  assert.deepEqual(entriesFromPacked(packed), entries);
+  assert.deepEqual(unpackEntries(packed), entries);
   const live = r.liveBlocks();
   const snap = replaySnapshot({
     step: 5000, entries: packed, memory: new Uint8Array(r.allocator.memory.buffer).slice(), stats: r.allocator.stats(), live,
