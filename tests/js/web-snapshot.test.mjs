@@ -182,12 +182,25 @@ test('slab lists: slabs with room are listed, full ones are not', async () => {
   assert.equal(objects.filter((o) => o.used).length, room.slabInfo.used);
   // The map bit slabMapBit names is the one the C core keeps (the walk's
   // "used" comes from it): read it from memory, for every object.
-  const view = new DataView(s.peek(room.ptr, SLAB_HEADER).slice().buffer);
-  for (const o of objects) {
-    const { word, bit } = slabMapBit(room.ptr, o.ptr);
-    const set = (view.getUint32(SLAB_FIELDS.map + 4 * word, true) >>> bit) & 1;
-    assert.equal(set, o.used ? 1 : 0, `map bit of the object at ${o.ptr}`);
-  }
+  const mapBitsMatch = (slab, objs) => {
+    const view = new DataView(s.peek(slab.ptr, SLAB_HEADER).buffer);
+    for (const o of objs) {
+      const { word, bit } = slabMapBit(slab.ptr, o.ptr);
+      const set = (view.getUint32(SLAB_FIELDS.map + 4 * word, true) >>> bit) & 1;
+      assert.equal(set, o.used ? 1 : 0, `map bit of the ${slab.slabInfo.size}-byte object at ${o.ptr}`);
+    }
+  };
+  mapBitsMatch(room, objects);
+  // 48-byte objects: object n starts at cell 3n, so a bit per object index
+  // (16-byte objects cannot tell the two apart) names the wrong bit.
+  s.apply({ op: 'many', name: 'b', count: 10, size: 48 });
+  const snap48 = s.snapshot();
+  const list48 = snap48.slabLists.find((l) => l && l.size === 48);
+  assert.equal(list48.slabs.length, 1);
+  const slab48 = snap48.entries[list48.slabs[0]];
+  const objects48 = snap48.entries.filter((e) => e.kind === 'object' && e.slab === slab48.index);
+  assert.equal(objects48.filter((o) => o.used).length, 10);
+  mapBitsMatch(slab48, objects48);
 });
 
 test('entryAt finds the entry covering any address', async () => {
