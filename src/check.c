@@ -61,6 +61,8 @@ static void check_slab(check_ctx_t *c, lm_heap_t *h, lm_off_t b) {
     bits += (uint32_t)__builtin_popcount(word_get(base, s + SLAB_MAP + 4 * i));
   if (bits != used) /* a bit set in a cell where no object starts */
     fault(c, h, s, "slab map marks an object where none starts");
+  if (used == 0) /* slab_put gives a slab back when its last object goes */
+    fault(c, h, s, "slab with no object in use was not given back");
   if (free > 0)
     c->slabs_with_room++;
 }
@@ -182,6 +184,12 @@ size_t lm_heap_check(lm_heap_t *h) {
   if (h->last_span &&
       h->fresh_end > span_marker(span_end(heap_base(h), h->last_span)))
     fault(&c, h, h->fresh_end, "fresh range ends past the newest span");
+  /* I6's range, when not empty, lies in top: calloc does not clear it. */
+  if (h->fresh < h->fresh_end && !h->top)
+    fault(&c, h, h->fresh, "fresh range without a top block");
+  else if (h->fresh < h->fresh_end && c.top_seen &&
+           h->fresh_end > h->top + block_size(heap_base(h), h->top))
+    fault(&c, h, h->fresh_end, "fresh range reaches past top");
   if (c.span_bytes != h->heap_bytes)
     fault(&c, h, h->first_span, "heap size disagrees with its spans");
   check_slab_lists(&c, h);

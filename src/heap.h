@@ -31,8 +31,9 @@
  *   I5 top, when non-zero, is a free block of the newest span;
  *   I6 fresh: every byte in [fresh, fresh_end) is zero (memory that came
  *      from memory.grow and was never handed out), so calloc need not clear
- *      it; fresh >= top + 4 when top exists, and fresh_end is at most the
- *      newest span's end marker.
+ *      it; fresh >= top + 4 when top exists, fresh_end is at most the
+ *      newest span's end marker, and a range that is not empty lies in top
+ *      (no top, no range).
  */
 #ifndef LM_HEAP_H
 #define LM_HEAP_H

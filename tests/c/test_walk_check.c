@@ -7,12 +7,16 @@
  *      version or size (-1) without writing past what it was given.
  *   3. lm_check finds a live block's header overwritten with garbage,
  *      through the report handler as LM_REPORT_CORRUPT, without crashing;
- *      with the word restored the heap is healthy again.
+ *      with the word restored the heap is healthy again. So too a slab
+ *      map bit flipped, an empty slab that was not given back, and
+ *      calloc's zero range (heap.h, I6) reaching past top.
  *   4. Double frees and frees of interior, foreign or wild pointers (and
  *      realloc of them) are reported as LM_REPORT_DOUBLE_FREE or
  *      LM_REPORT_INVALID_FREE, do nothing, and leave every block intact.
  */
 #include "testlib.h"
+
+#include "slab.h" /* test_heap_state_corruption sets heap and slab words */
 
 #define MAXL 600
 #define MAXW 8192
@@ -299,6 +303,64 @@ static void test_slab_map_corruption(void) {
   }
   lm_free(a);
   lm_free(b);
+}
+
+/* lm_heap_check of h with `n` words set to new values and put back:
+ * exactly one finding, reported as LM_REPORT_CORRUPT, and none after. */
+static void corrupt_words(lm_heap_t *h, uint32_t *at[], const uint32_t value[],
+                          int n, const char *what) {
+  uint32_t saved[2];
+  tl_reports_t rep;
+  tl_reports_begin(&rep);
+  for (int i = 0; i < n; i++) {
+    saved[i] = *at[i];
+    *at[i] = value[i];
+  }
+  size_t found = lm_heap_check(h);
+  for (int i = n - 1; i >= 0; i--)
+    *at[i] = saved[i];
+  tl_reports_end();
+  CHECK(found == 1 && rep.count[LM_REPORT_CORRUPT] == 1 && rep.total == 1,
+        "lm_heap_check finds %s (%zu found, %lu reported; last: %s)", what,
+        found, rep.total, rep.last_message ? rep.last_message : "-");
+  CHECK(lm_heap_check(h) == 0, "restored, the heap is healthy (%s)", what);
+}
+
+/* Two faults no single block's words show, made by hand in a heap of
+ * their own. */
+static void test_heap_state_corruption(void) {
+  lm_heap_t *h = lm_heap_create(NULL, 0);
+  CHECK(h != NULL, "a heap");
+  if (!h)
+    return;
+  char *block = lm_heap_malloc(h, 1000);
+  unsigned char *obj = lm_heap_malloc(h, 240); /* its slab's first object */
+  unsigned char *s = obj - LM_SLAB_HEADER;
+  CHECK(block && obj && ((uintptr_t)s & 4095) == 0,
+        "a block, and an object first in its slab");
+  if (!block || !obj || ((uintptr_t)s & 4095))
+    return;
+  /* The slab's only object as never handed out: map bit 0 clear and the
+   * bump pointer back at it. Each word agrees with the others; only the
+   * slab being empty is wrong. */
+  uint32_t *empty_at[2] = {(uint32_t *)(void *)(s + SLAB_MAP),
+                           (uint32_t *)(void *)(s + SLAB_BUMP)};
+  uint32_t empty[2] = {*empty_at[0] & ~1u, *empty_at[1] - 240};
+  corrupt_words(h, empty_at, empty, 2, "an empty slab that was not given back");
+  /* The slab was cut from top's end (top is not the span's last block):
+   * calloc's zero range stops at the slab. Made to reach the span's end,
+   * it takes in the slab's bytes. */
+  uint32_t *fresh_at[1] = {&h->fresh_end};
+  uint32_t past[1] = {span_marker(span_end(heap_base(h), h->last_span))};
+  int after_top = lm_heap_top_size(h) == 0 && h->fresh < h->fresh_end &&
+                  past[0] > h->fresh_end;
+  CHECK(after_top, "the slab lies after top, and top has a zero range");
+  if (after_top)
+    corrupt_words(h, fresh_at, past, 1, "a zero range reaching past top");
+  lm_heap_free(h, obj);
+  lm_heap_free(h, block);
+  CHECK(lm_heap_check(h) == 0, "heap healthy at the end");
+  lm_heap_destroy(h);
 }
 
 static void corrupt_block(char *p, const char *where) {
@@ -719,6 +781,7 @@ int main(int argc, char **argv) {
   test_walk_and_stats();
   test_corruption();
   test_slab_map_corruption();
+  test_heap_state_corruption();
   test_bad_frees();
   if (heap_broken)
     return tl_finish();
