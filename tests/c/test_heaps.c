@@ -24,8 +24,8 @@
  *      every granule offset modulo 4 KiB, and is a top or a free block of
  *      every size around what a slab takes, each serve a small object
  *      that is written and freed without a report, and check clean.
- *   7. A slab's place is reused: when a slab empties, the next slab
- *      takes its place.
+ *   7. A slab's place is reused: when a slab empties (and does not merge
+ *      into top), the next slab takes its place from the free lists.
  *   8. Slabs are cut from the end of the top block, blocks from its start:
  *      a block, two slabs and another block leave no free block but top
  *      (no alignment gap before a slab); the slabs lie side by side, the
@@ -767,17 +767,20 @@ static void slab_reuse(void) {
   CHECK(h != NULL, "heap");
   if (!h)
     return;
-  char *a = lm_heap_malloc(h, 16);      /* the first slab */
-  char *block = lm_heap_malloc(h, 9000); /* a block after it */
-  CHECK(a && block, "an object and a block");
+  /* Two slabs side by side, so that the first one, when it empties, is
+   * not next to top (it would merge into top, and the next slab would be
+   * cut at the same end of top again without reusing anything). */
+  char *a = lm_heap_malloc(h, 16);
+  char *other = lm_heap_malloc(h, 48); /* the second slab */
+  CHECK(a && other, "objects in two slabs");
   uintptr_t slab = (uintptr_t)a & ~(uintptr_t)4095;
-  lm_heap_free(h, a); /* the slab empties and goes back */
+  lm_heap_free(h, a); /* the slab empties and goes to the free lists */
   char *b = lm_heap_malloc(h, 16);
   CHECK(b && ((uintptr_t)b & ~(uintptr_t)4095) == slab,
         "the next slab takes the first one's place (%p, was %p)", (void *)b,
         (void *)slab);
   lm_heap_free(h, b);
-  lm_heap_free(h, block);
+  lm_heap_free(h, other);
   CHECK(heap_check(h) == 0, "heap healthy after slab reuse");
   lm_heap_destroy(h);
 }
