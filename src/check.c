@@ -34,8 +34,8 @@ static void check_slab(check_ctx_t *c, lm_heap_t *h, lm_off_t b) {
   }
   if (word_get(base, s + SLAB_CHECK) != slab_check_value(h, s))
     fault(c, h, s, "slab check word is overwritten");
-  uint32_t map[SLAB_MAP_WORDS], listed;
-  int bad = lm_slab_free_map(h, s, map, &listed);
+  uint32_t map[SLAB_MAP_WORDS];
+  int bad = lm_slab_free_map(h, s, map);
   if (bad & LM_SLAB_BAD_HEADER) {
     fault(c, h, s, "slab header (size, index multiplier or bump) is broken");
     return;

@@ -87,12 +87,10 @@ void lm_slab_was_full(lm_heap_t *h, lm_off_t s) {
   slab_push(h, s, slab_class_of(heap_base(h), s));
 }
 
-int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],
-                     uint32_t *listed) {
+int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS]) {
   uintptr_t base = heap_base(h);
   uint32_t size = word_get(base, s + SLAB_SIZE);
   int fault = 0;
-  *listed = 0;
   for (uint32_t i = 0; i < SLAB_MAP_WORDS; i++)
     map[i] = 0;
   if (!slab_size_ok(size) || word_get(base, s + SLAB_INV) != slab_inv(size))
@@ -122,7 +120,6 @@ int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],
     map[idx >> 5] |= 1u << (idx & 31);
     if (slab_bit(base, s, o))
       fault |= LM_SLAB_LISTED_USED;
-    (*listed)++;
   }
   return fault;
 }

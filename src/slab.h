@@ -291,14 +291,13 @@ int lm_slab_objects(lm_heap_t *h, lm_off_t s, lm_slab_object_fn fn, void *ctx);
 
 /* Fills map with one bit per free object of slab s (on the free list or
  * never handed out), following the free list for at most capacity steps
- * so a corrupt list cannot loop, and *listed with the list's length.
+ * so a corrupt list cannot loop.
  * Returns 0, or the LM_SLAB_* faults found (a bad header leaves map
  * empty). Used by the checker; never allocates. */
 #define LM_SLAB_BAD_HEADER 1 /* size, multiplier or bump is not valid */
 #define LM_SLAB_BAD_LINK 2   /* the free list points where no object is */
 #define LM_SLAB_CYCLE 4      /* the free list repeats an object */
 #define LM_SLAB_LISTED_USED 8 /* an object on the free list is allocated */
-int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS],
-                     uint32_t *listed);
+int lm_slab_free_map(lm_heap_t *h, lm_off_t s, uint32_t map[SLAB_MAP_WORDS]);
 
 #endif /* LM_SLAB_H */
