@@ -26,8 +26,8 @@
  *   - an allocation that returns NULL (other than for size 0) fails;
  *   - after the loop, every block still live is checked once more.
  * Any violation prints what broke on stderr and exits with status 2.
- * All stamp reads are volatile: clang knows calloc memory is zero and
- * would otherwise fold the checks away (TOOLCHAIN.md trap 8).
+ * All stamp reads and writes are volatile: clang knows calloc memory is
+ * zero and would otherwise fold the checks away (TOOLCHAIN.md trap 8).
  *
  * --verify replays slowly, to prove the allocator right rather
  * than to time it: every block is filled whole with its stamp and checked

@@ -18,7 +18,7 @@ export function readU32(bytes, pos) {
   }
 }
 
-// Unsigned LEB128 encoding of n, as an array of bytes.
+// Unsigned LEB128 encoding of n, as a Uint8Array.
 export function encodeU32(n) {
   const out = [];
   do {
@@ -27,7 +27,7 @@ export function encodeU32(n) {
     if (n) b |= 0x80;
     out.push(b);
   } while (n);
-  return out;
+  return Uint8Array.from(out);
 }
 
 // The sections of a module (Uint8Array/Buffer of a .wasm file), in order:

@@ -139,7 +139,8 @@ export interface BlockInfo {
   /** Index of the contiguous span, 0-based, in address order. */
   span: number;
   /** The top block: the free block that new blocks are carved from the
-   * start of, and slabs from the end (in no free list). */
+   * start of, and slabs from the end while it holds at most 128 KiB (in
+   * no free list). */
   top: boolean;
 }
 

@@ -34,7 +34,7 @@ const DATA_SECTION = 11;
 // segment of a few hundred KiB).
 function trimSegments(payload) {
   let [count, pos] = readU32(payload, 0);
-  const out = [Uint8Array.from(encodeU32(count))];
+  const out = [encodeU32(count)];
   let dropped = 0;
   for (let i = 0; i < count; i++) {
     const start = pos;
@@ -61,7 +61,7 @@ function trimSegments(payload) {
     let end = size;
     if (flags !== 1) while (end > 0 && data[end - 1] === 0) end--;
     dropped += size - end;
-    out.push(head, Uint8Array.from(encodeU32(end)), data.subarray(0, end));
+    out.push(head, encodeU32(end), data.subarray(0, end));
   }
   if (pos !== payload.length) throw new Error('data section has bytes after its segments');
   return [Buffer.concat(out), dropped];
@@ -76,7 +76,7 @@ export function trimData(bytes) {
     if (id === DATA_SECTION) {
       const [payload, n] = trimSegments(body);
       dropped += n;
-      parts.push(Uint8Array.of(id, ...encodeU32(payload.length)), payload);
+      parts.push(Uint8Array.of(id), encodeU32(payload.length), payload);
     } else {
       parts.push(bytes.subarray(start, end));
     }

@@ -21,7 +21,7 @@
 // keyboard moves and the details work on every entry alike. Nested entries
 // carry `within` (the index of the entry that holds them: a created heap's
 // block, an arena's chunk) and their owner's name (heapName, arenaName);
-// every index the decoders stored (slab, firstObject, spans, top, free
+// every index the decoders stored (slab, firstObject, padFor, spans, free
 // lists, slab lists) is renumbered.
 //
 // Pure: no DOM, no wasm, no heap calls; bytes are a copy or view of memory.

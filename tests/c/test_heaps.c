@@ -789,28 +789,23 @@ static void slab_reuse(void) {
  * 8. Slabs from top's end
  * ------------------------------------------------------------------- */
 
+/* The heap's blocks (not slab objects) in address order, from its walk. */
 typedef struct {
-  uintptr_t header[64];
-  size_t size[64];
-  int used[64], top[64], n;
+  lm_block_info_t b[64];
+  int n;
 } blocks_t;
 
 static int record_block(const lm_block_info_t *b, void *ctx) {
   blocks_t *w = ctx;
-  if (b->kind == LM_KIND_OBJECT || w->n == 64)
-    return 0;
-  w->header[w->n] = (uintptr_t)b->header;
-  w->size[w->n] = b->size;
-  w->used[w->n] = b->used;
-  w->top[w->n] = b->top;
-  w->n++;
+  if (b->kind != LM_KIND_OBJECT && w->n < 64)
+    w->b[w->n++] = *b;
   return 0;
 }
 
 /* The index of the block whose header is at `at`, or -1. */
 static int block_index(const blocks_t *w, uintptr_t at) {
   for (int i = 0; i < w->n; i++)
-    if (w->header[i] == at)
+    if ((uintptr_t)w->b[i].header == at)
       return i;
   return -1;
 }
@@ -838,11 +833,11 @@ static void slabs_from_top_end(void) {
   blocks_t w = {0};
   lm_heap_walk(h, record_block, &w);
   int i = block_index(&w, sb - 4); /* the slab's block header */
-  CHECK(i > 0 && !w.used[i - 1] && w.top[i - 1],
+  CHECK(i > 0 && !w.b[i - 1].used && w.b[i - 1].top,
         "the block right below the slabs is top");
   int free_below = 0;
-  for (int k = 0; k < w.n && w.header[k] < sb; k++)
-    free_below += !w.used[k] && !w.top[k];
+  for (int k = 0; k < w.n && (uintptr_t)w.b[k].header < sb; k++)
+    free_below += !w.b[k].used && !w.b[k].top;
   CHECK(free_below == 0, "no free block but top lies below the slabs "
         "(an alignment gap): %d", free_below);
   CHECK(heap_check(h) == 0, "heap healthy with slabs at top's end");
@@ -853,8 +848,8 @@ static void slabs_from_top_end(void) {
   lm_heap_walk(h, record_block, &w);
   int frees = 0, top = -1;
   for (int k = 0; k < w.n; k++) {
-    frees += !w.used[k];
-    if (w.top[k])
+    frees += !w.b[k].used;
+    if (w.b[k].top)
       top = k;
   }
   CHECK(frees == 1 && top == w.n - 1,
@@ -869,15 +864,15 @@ static void slabs_from_top_end(void) {
    * (The new memory follows the heap's span, or starts a new span above
    * it: the page pool has no released pages yet, see main.) */
   a = lm_heap_malloc(h, 16);
-  size_t top_before = w.size[top];
+  size_t top_before = w.b[top].size;
   char *big = lm_heap_malloc(h, top_before + 8192);
   CHECK(a && big && big > a, "a block larger than top comes from new memory");
   memset(&w, 0, sizeof w);
   lm_heap_walk(h, record_block, &w);
   i = block_index(&w, (uintptr_t)second + lm_heap_usable_size(h, second));
-  CHECK(i >= 0 && !w.used[i] && !w.top[i],
+  CHECK(i >= 0 && !w.b[i].used && !w.b[i].top,
         "the old top is a free block in a list now");
-  char *reuse = i >= 0 ? lm_heap_malloc(h, w.size[i] - 64) : NULL;
+  char *reuse = i >= 0 ? lm_heap_malloc(h, w.b[i].size - 64) : NULL;
   CHECK(reuse == second + lm_heap_usable_size(h, second) + 4,
         "and serves the next request that fits it");
   CHECK(heap_check(h) == 0, "heap healthy after growing past a slab");

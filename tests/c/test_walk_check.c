@@ -305,11 +305,13 @@ static void test_slab_map_corruption(void) {
   lm_free(b);
 }
 
-/* lm_heap_check of h with `n` words set to new values and put back:
- * exactly one finding, reported as LM_REPORT_CORRUPT, and none after. */
+/* lm_heap_check of h with `n` (at most CORRUPT_WORDS) words set to new
+ * values and put back: exactly one finding, reported as
+ * LM_REPORT_CORRUPT, and none after. */
+#define CORRUPT_WORDS 2
 static void corrupt_words(lm_heap_t *h, uint32_t *at[], const uint32_t value[],
                           int n, const char *what) {
-  uint32_t saved[2];
+  uint32_t saved[CORRUPT_WORDS];
   tl_reports_t rep;
   tl_reports_begin(&rep);
   for (int i = 0; i < n; i++) {
@@ -343,10 +345,11 @@ static void test_heap_state_corruption(void) {
   /* The slab's only object as never handed out: map bit 0 clear and the
    * bump pointer back at it. Each word agrees with the others; only the
    * slab being empty is wrong. */
-  uint32_t *empty_at[2] = {(uint32_t *)(void *)(s + SLAB_MAP),
+  uint32_t *empty_at[CORRUPT_WORDS] = {(uint32_t *)(void *)(s + SLAB_MAP),
                            (uint32_t *)(void *)(s + SLAB_BUMP)};
-  uint32_t empty[2] = {*empty_at[0] & ~1u, *empty_at[1] - 240};
-  corrupt_words(h, empty_at, empty, 2, "an empty slab that was not given back");
+  uint32_t empty[CORRUPT_WORDS] = {*empty_at[0] & ~1u, *empty_at[1] - 240};
+  corrupt_words(h, empty_at, empty, CORRUPT_WORDS,
+                "an empty slab that was not given back");
   /* The slab was cut from top's end (top is not the span's last block):
    * calloc's zero range stops at the slab. Made to reach the span's end,
    * it takes in the slab's bytes. */

@@ -143,9 +143,9 @@ test('page boundaries, memory end and grows are marked', async () => {
   s.apply({ op: 'malloc', name: 'a', size: 100 });
   s.apply({ op: 'malloc', name: 'b', size: 150000 });
   const snap = s.snapshot();
-  // One memory.grow of three pages: the 100-byte slab is cut from the end
-  // of the start-up region's free space, so b (which needs 2.3 pages)
-  // cannot join that free space and gets none of it.
+  // One memory.grow of three pages: the slab holding a (100 bytes) is cut
+  // from the end of the start-up region's free space, so b (which needs
+  // 2.3 pages) cannot join that free space and gets none of it.
   const grown = snap.pages - start;
   assert.equal(grown, 3);
   const { instructions } = layout(snap, view({ rowUnits: 65536, height: 400 }));
