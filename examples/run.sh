@@ -26,7 +26,8 @@ usage: npm run example -- <name>
   allocator-parser C: one parser run with a heap and with an arena (lm_allocator_t)
   containers      C++: std::vector, std::string, std::map on lmalloc
   emscripten      the linked list built with emcc -sMALLOC=none
-linked-list, dynamic-array and containers are wasm32-wasi programs run by
+linked-list, dynamic-array, allocator-parser and containers are wasm32-wasi
+programs run by
 node:wasi (tests/run-wasi.mjs); emscripten runs under plain node.
 EOF
 }

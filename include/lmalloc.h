@@ -69,9 +69,14 @@ void *lm_malloc(size_t size);
  * a pointer outside the heap or misaligned, an interior pointer into a
  * small object, and any pointer whose header is free, dead or inconsistent
  * with the block after it. The release library decides from the 4 bytes
- * before the pointer, so an interior pointer into a large block whose
- * preceding bytes happen to look like a header is only caught by the debug
- * library (liblmalloc-debug.a, which checks everything). Cost: O(1). */
+ * before the pointer and the block's seal (its last 4 bytes, written when
+ * the block was handed out and keyed to the block's address and to a
+ * random key): an interior pointer into a large block whose preceding
+ * bytes happen to look like a header finds no seal where that header says
+ * the block ends. A write past a block's usable size that reached its
+ * seal is reported here too, as an invalid free: the block is not freed.
+ * The debug library (liblmalloc-debug.a) reports overflows at the first
+ * byte past the requested size, and names the allocation. Cost: O(1). */
 void lm_free(void *ptr);
 
 /* `count * size` bytes, all zero. An overflowing product gives NULL with
@@ -123,7 +128,7 @@ void lm_set_heap_limit(size_t max_bytes);
  * are served from slabs). The walker visits a slab as one LM_KIND_SLAB
  * entry followed by one LM_KIND_OBJECT entry per object slot. */
 typedef enum lm_block_kind {
-  LM_KIND_BLOCK = 0,  /* a block: 4-byte header, then its payload */
+  LM_KIND_BLOCK = 0,  /* a block: 4-byte header, payload, 4-byte seal */
   LM_KIND_SLAB = 1,   /* a block holding small objects (always used) */
   LM_KIND_OBJECT = 2, /* an object slot of the slab visited before it */
 } lm_block_kind_t;
@@ -132,7 +137,7 @@ typedef enum lm_block_kind {
 typedef struct lm_block_info {
   void *ptr;       /* what malloc returned (payload or object address) */
   void *header;    /* first byte of the block; NULL for objects (none) */
-  size_t size;     /* whole block, header included; object size */
+  size_t size;     /* whole block, header (and seal) included; object size */
   size_t usable;   /* bytes usable at ptr (lm_usable_size) */
   int used;        /* 1 = allocated, 0 = free */
   lm_block_kind_t kind;
@@ -165,7 +170,7 @@ typedef struct lm_stats {
   size_t used_blocks;     /* allocations: used blocks and used objects */
   size_t free_bytes;      /* free blocks (headers included) + free objects */
   size_t free_blocks;     /* free blocks (free regions; objects not counted) */
-  size_t overhead_bytes;  /* headers, span markers, slab headers, slack */
+  size_t overhead_bytes;  /* headers, seals, span markers, slab headers, slack */
   size_t largest_free;    /* largest free block, header included */
   size_t slabs;           /* slabs of small objects */
 } lm_stats_t;
@@ -177,7 +182,7 @@ int lm_stats(lm_stats_t *stats);
 /* Checks every invariant of the heap: block sizes and alignment, boundary
  * tags, no two free neighbours, every free block in the right free list
  * and every free-list entry free, bitmaps matching the lists, spans and the
- * top region. Returns the number of broken invariants (0 = healthy). It
+ * top region, and every used block's seal (a write past its end). Returns the number of broken invariants (0 = healthy). It
  * never allocates and never crashes on a corrupt heap: every address is
  * range-checked before it is read. Each finding goes to the report handler
  * as LM_REPORT_CORRUPT. Cost: O(blocks). */

@@ -12,12 +12,13 @@ bash scripts/setup.sh
 
 # --- Build what web/ needs -------------------------------------------------
 # PLAYGROUND BUILD STEP. The page (web/app.mjs) loads the project's JS API,
-# wasm/lmalloc.mjs, with wasm/dist/lmalloc-debug.wasm, which the wasi preset
-# builds and copies there (target lmalloc_wasm_dist, part of ALL). web/
-# itself is plain ES modules: nothing to bundle.
+# wasm/lmalloc.mjs, with wasm/dist/lmalloc-heaps.wasm (web/session.mjs:
+# WASM_FILE), which the wasi preset builds and copies there (target
+# lmalloc_wasm_dist, part of ALL). web/ itself is plain ES modules: nothing
+# to bundle.
 cmake --preset wasi >/dev/null
 cmake --build --preset wasi -j2
-for f in wasm/lmalloc.mjs wasm/dist/lmalloc-debug.wasm; do
+for f in wasm/lmalloc.mjs wasm/dist/lmalloc-heaps.wasm; do
   if [ ! -f "$f" ]; then
     echo "start: $f is missing after the wasi build; the playground needs it" >&2
     exit 1

@@ -6,11 +6,11 @@
  * named by its offset from the page source's base (lm_pages_base()): a
  * uint32_t, so the layout is the same on wasm32 and on a 64-bit host.
  *
- *   used block                          free block
- *   +--------+--------------------+     +--------+------+------+-...-+--------+
- *   | header | payload            |     | header | next | prev |     | footer |
- *   +--------+--------------------+     +--------+------+------+-...-+--------+
- *   b        b+4                b+size  b        b+4    b+8          b+size-4
+ *   used block                               free block
+ *   +--------+--------------------+------+   +--------+------+------+-...-+--------+
+ *   | header | payload            | seal |   | header | next | prev |     | footer |
+ *   +--------+--------------------+------+   +--------+------+------+-...-+--------+
+ *   b        b+4          b+size-4  b+size   b        b+4    b+8          b+size-4
  *
  * The granule A = LM_ALIGN is LM_ALIGNMENT (include/lmalloc.h), the
  * platform's alignof(max_align_t): 16 on wasm32-wasi and native hosts, 8 on
@@ -26,8 +26,19 @@
  *                       4 bytes before this header are that block's footer
  *                       (its size): free() finds its left neighbour in O(1)
  *     bit 2  SLAB       this used block is a slab (slab.h)
- * - A used block's only overhead is its 4-byte header: its payload runs up
- *   to the next header, and usable size = size - 4.
+ * - A used block's overhead is its 4-byte header and a 4-byte seal, its
+ *   last word: usable size = size - 8. The seal is the block's offset
+ *   masked with the heap's key (seal_value), written when the block is
+ *   handed out and checked when a pointer to it comes back (free, realloc,
+ *   usable_size): 4 bytes before a pointer that merely look like a used
+ *   header (program data before an interior pointer, stale data in a freed
+ *   block) have no matching seal at the end they claim, so they are not
+ *   taken for a block, and a write past the payload's end is found there
+ *   too. Slabs (used blocks with SLAB) have no seal: their objects run to
+ *   the next header, and free() recognises them by their own check word.
+ *   Most requests cost no byte more for the seal: a request that is a
+ *   multiple of 8 (nearly every block request in bench/traces) left 4 bytes
+ *   of rounding slack where the seal now sits.
  * - A free block keeps its free-list links (next, prev: offsets, 0 = none)
  *   at b+4 and b+8 and repeats its size in a footer at b+size-4, all three
  *   masked with the heap's key (see link_next). The top
@@ -66,6 +77,8 @@
 #define LM_STRINGIFY(x) LM_STRINGIFY_(x)
 #define LM_STRINGIFY_(x) #x
 #define LM_HEADER_SIZE 4u
+#define LM_SEAL_SIZE 4u
+#define LM_BLOCK_OVERHEAD (LM_HEADER_SIZE + LM_SEAL_SIZE) /* of a used block */
 #define LM_MIN_BLOCK 16u                  /* header + next + prev + footer */
 #define LM_SPAN_HEADER 12u                /* next span, span end, unused */
 #define LM_SPAN_OVERHEAD (LM_SPAN_HEADER + LM_HEADER_SIZE) /* + end marker */
@@ -89,6 +102,7 @@ _Static_assert(LM_ALIGNMENT == _Alignof(max_align_t),
 _Static_assert(LM_MIN_BLOCK == LM_HEADER_SIZE + 2 * 4 + 4,
                "a free block holds header, two links and a footer");
 _Static_assert(LM_MIN_BLOCK % LM_ALIGN == 0, "sizes are multiples of A");
+_Static_assert(LM_MIN_BLOCK > LM_BLOCK_OVERHEAD, "a used block has a payload");
 _Static_assert(LM_SLAB < LM_ALIGN, "the flags fit below the granule");
 _Static_assert((LM_SPAN_HEADER + LM_HEADER_SIZE) % LM_ALIGN == 0,
                "the first payload of an A-aligned span is A-aligned");
@@ -181,6 +195,33 @@ static inline uint32_t prev_footer(uintptr_t base, uint32_t key, lm_off_t b) {
   return word_get(base, b - 4) ^ LM_MASK(key);
 }
 
+/* The seal of used block b (its last word, b+size-4): b masked with the
+ * key and a constant, so it is the same for any size (a header whose size
+ * was rewritten moves the place it is read from) and differs between any
+ * two blocks (a header forged inside a block, sized to end where that
+ * block ends, does not find its own seal there). Without hardening
+ * (LM_HARDEN=0, a bench variant) seals are neither written nor checked;
+ * the word stays in the layout. */
+#define LM_SEAL_SALT 0x5EA15EA1u
+static inline uint32_t seal_value(uint32_t key, lm_off_t b) {
+  return b ^ key ^ LM_SEAL_SALT;
+}
+static inline void seal_set(uintptr_t base, uint32_t key, lm_off_t b,
+                            uint32_t size) {
+  if (LM_HARDEN)
+    word_set(base, b + size - LM_SEAL_SIZE, seal_value(key, b));
+}
+static inline int seal_ok(uintptr_t base, uint32_t key, lm_off_t b,
+                          uint32_t size) {
+  return !LM_HARDEN ||
+         word_get(base, b + size - LM_SEAL_SIZE) == seal_value(key, b);
+}
+
+/* Usable bytes of a used block (not a slab) of `size` bytes. */
+static inline uint32_t block_usable(uint32_t size) {
+  return size - LM_BLOCK_OVERHEAD;
+}
+
 /* Sets or clears PREV_FREE in the header of block b. */
 static inline void hdr_mark_prev_free(uintptr_t base, lm_off_t b) {
   hdr_set(base, b, hdr_get(base, b) | LM_PREV_FREE);
@@ -203,10 +244,11 @@ static inline lm_off_t span_marker(lm_off_t end) {
   return end - LM_HEADER_SIZE;
 }
 
-/* Request size -> block size: header added, rounded up to A, at least
- * LM_MIN_BLOCK. The caller has checked size <= LM_MAX_REQUEST. */
+/* Request size -> block size: header and seal added, rounded up to A, at
+ * least LM_MIN_BLOCK. The caller has checked size <= LM_MAX_REQUEST. */
 static inline uint32_t block_size_for(size_t size) {
-  uint32_t nb = ((uint32_t)size + LM_HEADER_SIZE + LM_ALIGN - 1) & LM_SIZE_MASK;
+  uint32_t nb =
+      ((uint32_t)size + LM_BLOCK_OVERHEAD + LM_ALIGN - 1) & LM_SIZE_MASK;
   return nb < LM_MIN_BLOCK ? LM_MIN_BLOCK : nb;
 }
 

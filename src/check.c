@@ -117,11 +117,15 @@ static int check_step(lm_heap_t *h, const lm_step_t *step, void *arg) {
     fault(c, h, b, "two free neighbours were not coalesced");
   if (!is_free && (step->hdr & LM_SLAB)) {
     check_slab(c, h, b);
-  } else if (is_free && b == h->top) {
+  } else if (!is_free) {
+    if (!seal_ok(base, h->key, b, size))
+      fault(c, h, b, "used block's seal (its last 4 bytes) was overwritten "
+                     "(a write past its end?)");
+  } else if (b == h->top) {
     c->top_seen = 1;
     if (step->span != h->last_span)
       fault(c, h, b, "top is not in the newest span");
-  } else if (is_free) {
+  } else {
     c->free_blocks++;
     if (footer_get(base, h->key, b, size) != size)
       fault(c, h, b, "free block's footer does not match its size");

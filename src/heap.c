@@ -527,10 +527,21 @@ __attribute__((noinline, cold)) static lm_off_t no_block(lm_heap_t *h,
   return 0;
 }
 
+__attribute__((noinline, cold)) static lm_off_t bad_seal(lm_heap_t *h,
+                                                        lm_off_t p) {
+  lm_report(LM_REPORT_INVALID_FREE, "the block's seal (its last 4 bytes) "
+            "does not match: no block starts at this pointer (interior "
+            "pointer), or a write ran past the block's end",
+            heap_ptr(h, p), 0);
+  return 0;
+}
+
 /* The block whose payload is at offset p (not a slab object), or 0 after
  * reporting it when no live block starts there: already free (double
  * free), a header no block can have (interior pointer, overwritten
- * header), or, with check_owner, a block of another heap or an arena's
+ * header), a used header without its seal (the same, when the bytes
+ * before p happen to look like a header; or an overflow that reached the
+ * seal), or, with check_owner, a block of another heap or an arena's
  * bytes. O(1). */
 static lm_off_t block_at(lm_heap_t *h, lm_off_t p, int check_owner) {
   lm_off_t b = block_from_payload(p);
@@ -558,6 +569,9 @@ static lm_off_t block_at(lm_heap_t *h, lm_off_t p, int check_owner) {
   if (hdr_is_free(hdr) || !fits || (hdr & LM_SLAB) ||
       (check_owner && lm_owner_hook && !lm_owner_hook(h, p)))
     return no_block(h, p);
+  /* A used header, but is it a block's? Only then its seal is there. */
+  if (!seal_ok(heap_base(h), h->key, b, size))
+    return bad_seal(h, p);
   return b;
 }
 
@@ -569,6 +583,17 @@ static lm_off_t block_at(lm_heap_t *h, lm_off_t p, int check_owner) {
 __attribute__((noinline, cold)) static void *no_memory(void) {
   errno = ENOMEM;
   return NULL;
+}
+
+/* Block b goes to the program: sealed (block.h), its payload returned.
+ * Every path that hands out a block, or changes the size of one the
+ * program holds, ends here or in reseal. */
+static inline void reseal(lm_heap_t *h, lm_off_t b) {
+  seal_set(heap_base(h), h->key, b, block_size(heap_base(h), b));
+}
+static inline void *handed_out(lm_heap_t *h, lm_off_t b) {
+  reseal(h, b);
+  return heap_ptr(h, block_payload(b));
 }
 
 void *lm_heap_malloc(lm_heap_t *h, size_t size) {
@@ -584,7 +609,7 @@ void *lm_heap_malloc(lm_heap_t *h, size_t size) {
   lm_off_t b = alloc_block(h, block_size_for(size));
   if (!b)
     return no_memory();
-  return heap_ptr(h, block_payload(b));
+  return handed_out(h, b);
 }
 
 /* lm_heap_free of the block at payload offset p once other heaps exist,
@@ -690,7 +715,7 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
   if (!p)
     return NULL;
   lm_off_t s = slab_of(h, p), b = 0;
-  uint32_t have; /* usable bytes now */
+  uint32_t have, bs = 0; /* usable bytes now; the block's size */
   if (s) {
     if (!slab_live(h, s, p)) {
       lm_slab_put(h, s, p); /* reports the pointer, changes nothing */
@@ -703,13 +728,16 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
     b = block_at(h, p, 1);
     if (!b)
       return NULL;
-    have = block_size(heap_base(h), b) - LM_HEADER_SIZE;
+    bs = block_size(heap_base(h), b);
+    have = block_usable(bs);
   }
   if (size > LM_MAX_REQUEST)
     return no_memory();
   /* A block stays a block: it shrinks or grows in place when it can. */
-  if (b && resize_block(h, b, have + LM_HEADER_SIZE, block_size_for(size)))
+  if (b && resize_block(h, b, bs, block_size_for(size))) {
+    reseal(h, b);
     return ptr;
+  }
   char *q = lm_heap_malloc(h, size);
   if (!q)
     return NULL;
@@ -861,7 +889,7 @@ void *lm_heap_aligned_alloc(lm_heap_t *h, size_t alignment, size_t size) {
                                       block_size_for(size));
   if (!b)
     return no_memory();
-  return heap_ptr(h, block_payload(b));
+  return handed_out(h, b);
 }
 
 /* Through lm_heap_usable_size, which checks the pointer (and reports a
@@ -870,11 +898,13 @@ int lm_heap_resize(lm_heap_t *h, void *ptr, size_t size) {
   size_t have = lm_heap_usable_size(h, ptr);
   if (!have || size > LM_MAX_REQUEST)
     return 0;
-  lm_off_t p = heap_off(h, ptr);
+  lm_off_t p = heap_off(h, ptr), b = block_from_payload(p);
   if (slab_of(h, p))
     return size <= have;
-  return resize_block(h, block_from_payload(p), (uint32_t)have + LM_HEADER_SIZE,
-                      block_size_for(size));
+  if (!resize_block(h, b, block_size(heap_base(h), b), block_size_for(size)))
+    return 0;
+  reseal(h, b);
+  return 1;
 }
 
 size_t lm_heap_usable_size(lm_heap_t *h, const void *ptr) {
@@ -892,5 +922,5 @@ size_t lm_heap_usable_size(lm_heap_t *h, const void *ptr) {
     return 0;
   }
   lm_off_t b = block_at(h, p, 1);
-  return b ? block_size(heap_base(h), b) - LM_HEADER_SIZE : 0;
+  return b ? block_usable(block_size(heap_base(h), b)) : 0;
 }

@@ -86,7 +86,7 @@ static int visit_block(lm_heap_t *h, const lm_step_t *step, void *arg) {
       .ptr = heap_ptr(h, block_payload(step->block)),
       .header = heap_ptr(h, step->block),
       .size = size,
-      .usable = size - LM_HEADER_SIZE,
+      .usable = slab ? size - LM_HEADER_SIZE : block_usable(size),
       .used = !hdr_is_free(step->hdr),
       .kind = slab ? LM_KIND_SLAB : LM_KIND_BLOCK,
       .span = step->span_index,
@@ -136,7 +136,7 @@ static int count_block(lm_heap_t *h, const lm_step_t *step, void *arg) {
     lm_slab_objects(h, block_payload(step->block), count_object, s);
   } else {
     s->used_blocks++;
-    s->used_bytes += size - LM_HEADER_SIZE;
+    s->used_bytes += block_usable(size);
   }
   return 0;
 }

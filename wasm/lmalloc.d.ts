@@ -127,7 +127,7 @@ export interface BlockInfo {
   ptr: number;
   /** First byte of the block; 0 for slab objects. */
   header: number;
-  /** Whole block, header included; for objects, the object size. */
+  /** Whole block, header and seal included; for objects, the object size. */
   size: number;
   /** Bytes usable at ptr (debug build: the size requested). */
   usable: number;

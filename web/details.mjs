@@ -117,10 +117,12 @@ export function describeEntry(snapshot, i, bytes, log) {
     else if (!e.used) title = e.padFor !== undefined ? 'free block (alignment gap)' : 'free block';
     else title = `block "${nameOf(e) ?? hex(e.ptr)}"`;
     row('address', `${hex(e.ptr)} (header at ${hex(e.header)})`);
-    row('block size', `${e.size} B (${formatBytes(e.size)}), header included`);
-    if (e.kind === 'block' && e.used) {
+    const sealed = e.kind === 'block' && e.used;
+    row('block size', `${e.size} B (${formatBytes(e.size)}), header${sealed ? ' and seal' : ''} included`);
+    if (sealed) {
       row('requested', `${e.requested ?? '?'} B`);
       row('usable', `${e.usable} B`);
+      row('seal', `the last 4 bytes (at ${hex(e.header + e.size - 4)}): the block's address masked with the heap's key; free() checks it`);
       row('slack', `${e.usable - (e.requested ?? e.usable)} B (rounding to 16 B)`);
       if (e.align > 16) row('alignment', `${e.align} (aligned_alloc)`);
       row('allocated', stepText(log, e.step));

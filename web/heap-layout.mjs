@@ -13,6 +13,7 @@
 export const PAGE_SIZE = 65536;
 export const ALIGN = 16;
 export const HEADER_SIZE = 4;
+export const SEAL_SIZE = 4; // a used block's last word: its keyed seal
 export const MIN_BLOCK = 16;
 export const SPAN_HEADER = 12; // next span, span end, unused
 export const MARKER_SIZE = 4; // the end marker: a header of size 0
@@ -34,10 +35,10 @@ export function decodeHeader(word) {
   };
 }
 
-/** Block size for a request (header added, rounded to 16, at least 16):
- * block_size_for in block.h. */
+/** Block size for a request (header and seal added, rounded to 16, at
+ * least 16): block_size_for in block.h. */
 export function blockSizeFor(size) {
-  const nb = Math.ceil((size + HEADER_SIZE) / ALIGN) * ALIGN;
+  const nb = Math.ceil((size + HEADER_SIZE + SEAL_SIZE) / ALIGN) * ALIGN;
   return Math.max(nb, MIN_BLOCK);
 }
 

@@ -4,7 +4,7 @@
 // place, next to the block: what lmalloc did here, and what a real C
 // program would have done. Pure text; no DOM, no heap.
 
-import { formatBytes, hex } from './heap-layout.mjs';
+import { MIN_BLOCK, decodeHeader, formatBytes, hex } from './heap-layout.mjs';
 
 const when = (step) => (step ? ` at step ${step}` : '');
 const called = (label) => (label ? ` ("${label}")` : '');
@@ -25,13 +25,20 @@ export function interiorFree({ expr, addr, block, offset, headerWord }) {
   const inside = block
     ? ` It is ${offset} bytes into the block at ${hex(block.ptr)}${called(block.label)}.`
     : ' It is not inside any live block.';
-  const word = headerWord === undefined ? ''
-    : ` The 4 bytes before it (where a header would be) hold ${hex(headerWord)}, which is not a valid header.`;
+  let word = '';
+  if (headerWord !== undefined) {
+    const h = decodeHeader(headerWord);
+    word = !h.free && !h.slab && h.size >= MIN_BLOCK
+      ? ` The 4 bytes before it (where a header would be) hold ${hex(headerWord)}, which reads like the header of a ` +
+        `${h.size}-byte block in use; but a block lmalloc hands out ends with a seal (4 bytes keyed to its address), ` +
+        'and none is where that header says its block ends.'
+      : ` The 4 bytes before it (where a header would be) hold ${hex(headerWord)}, which is not a valid header.`;
+  }
   return `free(${expr}): ${hex(addr)} is not the start of a block.${inside}${word} ` +
-    'lmalloc only frees pointers it returned (the JS checks know every live block), so the free was refused ' +
+    'lmalloc refused the free (the JS checks know every live block; the C core checks the header and the seal), ' +
     'and nothing changed. ' +
-    'A real C program is in undefined behaviour: the allocator reads whatever bytes sit before the ' +
-    'pointer as a header, and may put part of your data on a free list (glibc usually aborts with ' +
+    'A real C program is in undefined behaviour: an allocator that trusts the bytes before the ' +
+    'pointer as a header may put part of your data on a free list (glibc usually aborts with ' +
     '"free(): invalid pointer"). Free exactly what malloc returned.';
 }
 

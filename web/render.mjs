@@ -19,7 +19,7 @@
 // 100,000 blocks never become 100,000 instructions.
 
 import {
-  CHUNK_HEADER, HEADER_SIZE, MARKER_SIZE, PAGE_SIZE, SLAB_HEADER, SPAN_HEADER, formatBytes, hex,
+  CHUNK_HEADER, HEADER_SIZE, MARKER_SIZE, PAGE_SIZE, SEAL_SIZE, SLAB_HEADER, SPAN_HEADER, formatBytes, hex,
 } from './heap-layout.mjs';
 import { entryAt, nameOf } from './snapshot.mjs';
 import { FAMILY, INK } from './styles.mjs';
@@ -242,7 +242,8 @@ export function partsOf(snapshot, piece) {
       } else if (e.used) {
         const req = Math.min(e.requested ?? e.usable, e.usable);
         part(e.ptr, e.ptr + req, e.leaked ? 'leak' : 'used', i);
-        part(e.ptr + req, end, 'slack', i);
+        part(e.ptr + req, end - SEAL_SIZE, 'slack', i);
+        part(end - SEAL_SIZE, end, 'seal', i);
       } else if (e.top) {
         part(e.ptr, end, 'top', i);
       } else {

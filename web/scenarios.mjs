@@ -103,7 +103,7 @@ export const SCENARIOS = [
     steps: [
       {
         op: 'malloc', name: 'a', label: 'array', size: 400, code: 'int *a = malloc(100 * sizeof(int));  /* 400 bytes */',
-        say: '400 bytes is above the 256-byte slab limit: a block with a 4-byte header, carved from the start of the top block (the free space at the heap\'s end; slabs are cut from its end).',
+        say: '400 bytes is above the 256-byte slab limit: a block with a 4-byte header and a 4-byte seal at its end, carved from the start of the top block (the free space at the heap\'s end; slabs are cut from its end).',
       },
       {
         op: 'write', target: { ref: 'a' }, text: 'a[0..99] = 0, 1, 2, ...', code: 'for (i = 0; i < 100; i++) a[i] = i;',

@@ -29,7 +29,7 @@
 
 import { InvalidSizeError } from '../wasm/lmalloc.mjs';
 import {
-  HEADER_SIZE, SLAB_SIZE, decodeHeader, formatBytes, hex,
+  HEADER_SIZE, SEAL_SIZE, SLAB_SIZE, decodeHeader, formatBytes, hex,
 } from './heap-layout.mjs';
 import { arenaState, nestHeapsAndArenas } from './heaps-arenas.mjs';
 import { decodeHeap, entryAt, fragmentation, isAllocation } from './snapshot.mjs';
@@ -827,7 +827,7 @@ export class Session {
     if (isObject(m.usable)) {
       return `a ${m.usable}-byte object in the slab at ${hex(p & ~(SLAB_SIZE - 1))} (no header)`;
     }
-    return `a block of ${m.usable + HEADER_SIZE} bytes (4-byte header, ${m.usable} usable)`;
+    return `a block of ${m.usable + HEADER_SIZE + SEAL_SIZE} bytes (4-byte header, ${m.usable} usable, 4-byte seal)`;
   }
 
   // free or realloc of `addr` on heap `heapName` that the API refused as
@@ -1122,10 +1122,13 @@ export class Session {
       const n = this.meta.get(end);
       return n ? `the next object in the slab, "${n.label}" (its data)` : 'the next object in the slab (free: its first 4 bytes are the slab\'s free-list link)';
     }
-    const h = decodeHeader(this.#word(bytes, end));
-    if (h.size === 0) return `the span's end marker at ${hex(end)}`;
-    const n = this.meta.get(end + HEADER_SIZE);
-    return `the header of the next block at ${hex(end)} (size ${h.size}, ${h.free ? 'free' : 'in use'}${n ? `, "${n.label}"` : ''})`;
+    // A block's usable bytes end at its seal; the next header follows.
+    const seal = `the block's seal at ${hex(end)} (4 bytes lmalloc checks when the block is freed: that free would be refused)`;
+    const next = end + SEAL_SIZE;
+    const h = decodeHeader(this.#word(bytes, next));
+    if (h.size === 0) return `${seal}, then the span's end marker at ${hex(next)}`;
+    const n = this.meta.get(next + HEADER_SIZE);
+    return `${seal}, then the header of the next block at ${hex(next)} (size ${h.size}, ${h.free ? 'free' : 'in use'}${n ? `, "${n.label}"` : ''})`;
   }
 
   // --- reachability (leaks) -----------------------------------------------

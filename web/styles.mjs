@@ -5,6 +5,7 @@
 
 export const STYLES = {
   header: { fill: '#1a1a1a', pattern: null, legend: 'block header (4 B)' },
+  seal: { fill: '#3d3d3d', pattern: 'grid', legend: 'block seal (4 B): checked when the block is freed', text: '#fff' },
   used: { fill: '#0072B2', pattern: null, legend: 'requested bytes', text: '#fff' },
   slack: { fill: '#a6cee3', pattern: 'dots', legend: 'slack: usable, not requested' },
   leak: { fill: '#D55E00', pattern: 'cross', legend: 'leaked: no pointer reaches it', text: '#fff' },
@@ -31,7 +32,7 @@ export const STYLES = {
 
 /** Styles of the same family merge when tiny blocks share a pixel. */
 export const FAMILY = {
-  header: 'used', used: 'used', slack: 'used', leak: 'leak', free: 'free', freemeta: 'free',
+  header: 'used', seal: 'used', used: 'used', slack: 'used', leak: 'leak', free: 'free', freemeta: 'free',
   top: 'free', pad: 'free', slabhdr: 'slabhdr', object: 'object', objfree: 'objfree',
   spanmeta: 'used', data: 'data', stack: 'stack', stackused: 'stackused', frame: 'frame', unused: 'unused',
   heapmeta: 'heapmeta', arenameta: 'arenameta', bump: 'bump', arenapad: 'arenafree', arenafree: 'arenafree', pool: 'pool',
@@ -39,7 +40,7 @@ export const FAMILY = {
 
 /** The order in which the legend lists styles. */
 export const LEGEND = [
-  'header', 'used', 'slack', 'leak', 'free', 'freemeta', 'top', 'pad', 'slabhdr', 'object',
+  'header', 'seal', 'used', 'slack', 'leak', 'free', 'freemeta', 'top', 'pad', 'slabhdr', 'object',
   'objfree', 'spanmeta', 'data', 'stack', 'stackused', 'frame', 'unused',
   'heapmeta', 'arenameta', 'bump', 'arenapad', 'arenafree', 'pool',
 ];

@@ -13,7 +13,7 @@
  *
  * Node payloads grow from 48 to 6 KiB, so the list holds both kinds of
  * allocation lmalloc makes: requests up to 256 bytes are objects in slabs,
- * larger ones are blocks with a 4-byte header.
+ * larger ones are blocks with a 4-byte header and a 4-byte seal.
  *
  *   WASI:        npm run example -- linked-list
  *   Emscripten:  npm run example -- emscripten

@@ -661,10 +661,10 @@ static void test_aligned_alloc(void) {
 /* The granule: LM_ALIGNMENT is the platform's alignof(max_align_t), 8 on
  * Emscripten and 16 on wasm32-wasi and native hosts (8 in the
  * native-align8 test build), and sizes step by it. In a fresh heap,
- * consecutive requests lie side by side: two malloc(260) are blocks 264
- * bytes apart with the 8-byte granule (272 with 16), two malloc(20) small
- * objects 24 bytes apart (32), each with exactly that many usable bytes
- * (a block less its 4-byte header). */
+ * consecutive requests lie side by side: two malloc(260) are blocks 272
+ * bytes apart with either granule, two malloc(20) small objects 24 bytes
+ * apart with the 8-byte granule (32 with 16), each with exactly that many
+ * usable bytes (a block less its 4-byte header and 4-byte seal). */
 static void test_granule(void) {
 #if defined(__EMSCRIPTEN__)
   CHECK(LM_ALIGNMENT == 8 && _Alignof(max_align_t) == 8,
@@ -677,7 +677,9 @@ static void test_granule(void) {
 #endif
   CHECK(LM_ALIGNMENT == 8 || LM_ALIGNMENT == 16, "granule %d", LM_ALIGNMENT);
   const ptrdiff_t object = LM_ALIGNMENT == 8 ? 24 : 32;
-  const ptrdiff_t block = LM_ALIGNMENT == 8 ? 264 : 272;
+  /* 260 bytes + a 4-byte header + a 4-byte seal = 268, rounded up to the
+   * granule: 272 either way. */
+  const ptrdiff_t block = 272;
   lm_heap_t *h = lm_heap_create(NULL, 0);
   CHECK(h != NULL, "a fresh heap");
   if (!h)
@@ -689,9 +691,9 @@ static void test_granule(void) {
   if (a && b && c && d && z) {
     CHECK(d - c == block, "two malloc(260): %td bytes apart, want %td",
           d - c, block);
-    CHECK(lm_heap_usable_size(h, c) == (size_t)block - 4,
-          "malloc(260) usable %zu, want %td", lm_heap_usable_size(h, c),
-          block - 4);
+    CHECK(lm_heap_usable_size(h, c) == (size_t)block - 8,
+          "malloc(260) usable %zu, want %td (header and seal: 8 bytes)",
+          lm_heap_usable_size(h, c), block - 8);
     CHECK(b - a == object, "two malloc(20): %td bytes apart, want %td", b - a,
           object);
     CHECK(lm_heap_usable_size(h, a) == (size_t)object,

@@ -828,8 +828,9 @@ static void slabs_from_top_end(void) {
   uintptr_t sb = (uintptr_t)b & ~(uintptr_t)4095;
   CHECK(sb + 4096 == sa, "the second slab (%#zx) lies right below the first "
         "(%#zx)", (size_t)sb, (size_t)sa);
-  CHECK(second == first + lm_heap_usable_size(h, first) + 4,
-        "the second block follows the first: top kept its start");
+  CHECK(second == first + lm_heap_usable_size(h, first) + 8,
+        "the second block follows the first (first's seal, second's "
+        "header between them): top kept its start");
   blocks_t w = {0};
   lm_heap_walk(h, record_block, &w);
   int i = block_index(&w, sb - 4); /* the slab's block header */
@@ -869,11 +870,11 @@ static void slabs_from_top_end(void) {
   CHECK(a && big && big > a, "a block larger than top comes from new memory");
   memset(&w, 0, sizeof w);
   lm_heap_walk(h, record_block, &w);
-  i = block_index(&w, (uintptr_t)second + lm_heap_usable_size(h, second));
+  i = block_index(&w, (uintptr_t)second + lm_heap_usable_size(h, second) + 4);
   CHECK(i >= 0 && !w.b[i].used && !w.b[i].top,
         "the old top is a free block in a list now");
   char *reuse = i >= 0 ? lm_heap_malloc(h, w.b[i].size - 64) : NULL;
-  CHECK(reuse == second + lm_heap_usable_size(h, second) + 4,
+  CHECK(reuse == second + lm_heap_usable_size(h, second) + 8,
         "and serves the next request that fits it");
   CHECK(heap_check(h) == 0, "heap healthy after growing past a slab");
   lm_heap_free(h, reuse);

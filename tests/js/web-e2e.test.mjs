@@ -65,10 +65,10 @@ test('allocate, select and free through the UI: map, details and stats show the 
   await page.waitForFunction(() => document.querySelector('#details h3')?.textContent === 'block "first"');
   assert.match(await field(page, 'address'), new RegExp(`^${hex(first)} \\(header at ${hex(first - 4)}\\)`));
   assert.equal(await field(page, 'requested'), '300 B');
-  assert.equal(await field(page, 'usable'), '300 B');
+  assert.equal(await field(page, 'usable'), '312 B'); // a 320-byte block: header and seal
   assert.equal(await field(page, 'allocated'), 'step 1: first = malloc(300);');
-  assert.match(await field(page, 'header'), /^0x00000130 = size 304/);
-  assert.match(await page.locator('#details pre').textContent(), new RegExp(`^0x${(first - 4).toString(16).padStart(6, '0')}  30 01 00 00`));
+  assert.match(await field(page, 'header'), /^0x00000140 = size 320/);
+  assert.match(await page.locator('#details pre').textContent(), new RegExp(`^0x${(first - 4).toString(16).padStart(6, '0')}  40 01 00 00`));
   assert.equal(await page.locator('#target').textContent(), 'p = first (live)');
 
   // Write a string and read it back.

@@ -346,7 +346,7 @@ test('a created heap: its own region inside a block of the default heap, with it
   // Framed and labelled in the map.
   const { instructions } = layout(snap, view());
   const tag = instructions.find((d) => d.kind === 'label' && d.tag === 'heap');
-  assert.equal(tag.text, 'heap h: 16 KiB fixed, 3 blocks, 1.32 KiB in use');
+  assert.equal(tag.text, 'heap h: 16 KiB fixed, 3 blocks, 1.33 KiB in use');
   assert.deepEqual([tag.start, tag.end], [buffer.header, buffer.header + buffer.size]);
   const d = describeEntry(snap, entryByPtr(snap, b1.ptr), s.peek(b1.ptr - 4, 16), s.log());
   assert.equal(d.title, 'heap h: block "b1"');

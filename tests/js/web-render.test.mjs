@@ -78,7 +78,7 @@ test('unitOf and addrOf are inverse', async () => {
   }
 });
 
-test('blocks are drawn to scale: header, requested bytes, slack', async () => {
+test('blocks are drawn to scale: header, requested bytes, slack, seal', async () => {
   const s = await sampleSession();
   const snap = s.snapshot();
   const ppu = (1000 - GUTTER - 10) / 4096;
@@ -86,19 +86,20 @@ test('blocks are drawn to scale: header, requested bytes, slack', async () => {
   const mid = snap.entries.find((e) => e.label === 'mid');
   const rects = instructions.filter((d) => d.kind === 'rect' && d.ref === mid.index);
   const used = rects.find((d) => d.style === 'used');
-  const slack = rects.find((d) => d.style === 'slack');
   assert.ok(rects.some((d) => d.style === 'header'));
   assert.ok(Math.abs(used.w - 290 * ppu) < 1e-6, `requested part ${used.w}px`);
-  assert.ok(Math.abs(slack.w - 10 * ppu) < 1e-6, 'slack: 290 requested of 304 - 4 usable');
+  // 290 requested of 304 - 8 usable: 6 bytes of slack, then the seal (both
+  // under the smallest drawn width at this scale: painted as tiny codes).
   const parts = partsOf(snap, buildTrack(snap).pieces.find((p) => p.entry === mid.index));
-  assert.deepEqual(parts.map((p) => [p.style, p.a1 - p.a0]), [['header', 4], ['used', 290], ['slack', 10]]);
+  assert.deepEqual(parts.map((p) => [p.style, p.a1 - p.a0]), [['header', 4], ['used', 290], ['slack', 6], ['seal', 4]]);
+  assert.equal(parts.at(-1).a1, mid.header + mid.size, 'the seal is the block\'s last 4 bytes');
 });
 
 test('used, free, top, leaked, slab and object bytes have distinct styles', async () => {
   const snap = (await sampleSession()).snapshot();
   const track = buildTrack(snap);
   const styles = new Set(track.pieces.flatMap((p) => partsOf(snap, p).map((x) => x.style)));
-  for (const st of ['header', 'used', 'slack', 'free', 'freemeta', 'top', 'leak', 'slabhdr', 'object', 'objfree', 'data', 'stack', 'stackused', 'spanmeta', 'unused']) {
+  for (const st of ['header', 'seal', 'used', 'slack', 'free', 'freemeta', 'top', 'leak', 'slabhdr', 'object', 'objfree', 'data', 'stack', 'stackused', 'spanmeta', 'unused']) {
     assert.ok(styles.has(st), `some byte is drawn as ${st}`);
   }
   // Colour-blind safety: no two styles share both fill and pattern.
@@ -112,13 +113,13 @@ test('used, free, top, leaked, slab and object bytes have distinct styles', asyn
   }
   assert.deepEqual(new Set(LEGEND), new Set(Object.keys(STYLES)));
   // In use versus free never rests on colour alone: their patterns differ.
-  const inUse = ['header', 'used', 'slack', 'leak', 'object', 'slabhdr', 'spanmeta'];
+  const inUse = ['header', 'seal', 'used', 'slack', 'leak', 'object', 'slabhdr', 'spanmeta'];
   const free = ['free', 'freemeta', 'top', 'pad', 'objfree', 'unused'];
   for (const a of inUse) for (const b of free) assert.notEqual(STYLES[a].pattern, STYLES[b].pattern, `${a} vs ${b}`);
   assert.equal(new Set(['used', 'object', 'leak', 'slack'].map((k) => STYLES[k].pattern)).size, 4);
   assert.notEqual(STYLES.stack.pattern, STYLES.stackused.pattern);
   const lost = snap.entries.find((e) => e.label === 'lost');
-  assert.match(labelOf(snap, track.pieces.find((p) => p.entry === lost.index)), /^LEAK lost 700\/700 B/);
+  assert.match(labelOf(snap, track.pieces.find((p) => p.entry === lost.index)), /^LEAK lost 700\/712 B/);
 });
 
 test('every entry is found again at its drawn position', async () => {
@@ -288,8 +289,10 @@ test('details decode the header and dump the first bytes', async () => {
   assert.equal(d.title, 'block "mid"');
   assert.equal(rows.address, `0x${mid.ptr.toString(16)} (header at 0x${mid.header.toString(16)})`);
   assert.equal(rows.requested, '290 B');
-  assert.equal(rows.usable, '300 B');
-  assert.equal(rows.slack, '10 B (rounding to 16 B)');
+  assert.equal(rows.usable, '296 B');
+  assert.equal(rows.slack, '6 B (rounding to 16 B)');
+  assert.equal(rows['block size'], '304 B (304 B), header and seal included');
+  assert.match(rows.seal, new RegExp(`^the last 4 bytes \\(at 0x${(mid.header + 300).toString(16)}\\)`));
   assert.equal(rows.allocated, 'step 2: mid = malloc(290);');
   assert.match(rows.header, /^0x00000130 = size 304/);
   assert.match(d.hex[0], /^0x[0-9a-f]{6} {2}30 01 00 00 68 65 6c 6c {2}6f 00/);
@@ -318,14 +321,16 @@ test('the stats table shows the heap\'s own numbers', async () => {
   }
   assert.equal(snap.memoryBytes, s.heap.memory.buffer.byteLength);
   assert.equal(rows.memoryBytes.text, `${snap.pages} pages · ${snap.pages * 64} KiB`);
-  assert.equal(rows.leaks.text, '1 block, 700 B');
+  assert.equal(rows.leaks.text, '1 block, 712 B'); // 700 requested, 712 usable
   assert.equal(rows.fragmentation.value, 1 - stats.largestFree / stats.freeBytes);
   assert.equal(rows.check.text, '0 problems');
 });
 
 test('mistake explanations say what C would do', () => {
   assert.match(explain.doubleFree({ name: 'p', addr: 0x100, freedStep: 3 }), /freed at step 3.*undefined behaviour/s);
-  assert.match(explain.interiorFree({ expr: 'p + 8', addr: 0x108, block: { ptr: 0x100, label: 'p' }, offset: 8, headerWord: 0 }), /8 bytes into the block at 0x100/);
+  assert.match(explain.interiorFree({ expr: 'p + 8', addr: 0x108, block: { ptr: 0x100, label: 'p' }, offset: 8, headerWord: 0 }), /8 bytes into the block at 0x100.*hold 0x0, which is not a valid header/s);
+  assert.match(explain.interiorFree({ expr: 'p + 48', addr: 0x130, block: { ptr: 0x100, label: 'p' }, offset: 48, headerWord: 768 }),
+    /hold 0x300, which reads like the header of a 768-byte block in use; but .* seal/s);
   assert.match(explain.writeAfterFree({ expr: 'p', addr: 0x100, freedStep: 2, holds: 'hold links' }), /silently/);
   assert.match(explain.overflow({ expr: 'p', addr: 0x100, usable: 12, length: 20, over: 8, next: 'the next header' }), /8 bytes past its end\. The 8 extra bytes would land on the next header/);
   assert.match(explain.leak({ blocks: [{ ptr: 0x100, label: 'n', usable: 16 }], cause: 'p = NULL;' }), /lost the last pointer to the block 0x100 \("n"\)/);

@@ -26,7 +26,7 @@ test('allocations are recorded with their request, label and step', async () => 
   const e1 = snap.entries[entryByPtr(snap, r1.ptr)];
   assert.deepEqual([e1.kind, e1.requested, e1.usable, e1.label, e1.step], ['object', 100, 112, 'p1', 1]);
   const e2 = snap.entries[entryByPtr(snap, r2.ptr)];
-  assert.deepEqual([e2.kind, e2.requested, e2.usable, e2.label, e2.step], ['block', 400, 412, 'records', 2]);
+  assert.deepEqual([e2.kind, e2.requested, e2.usable, e2.label, e2.step], ['block', 400, 408, 'records', 2]);
   const e3 = snap.entries[entryByPtr(snap, r3.ptr)];
   assert.equal(e3.align, 256);
   const pad = snap.entries[e3.index - 1];
@@ -138,10 +138,11 @@ test('overflow names what the extra bytes would hit', async () => {
   const s = await newSession();
   s.apply({ op: 'malloc', name: 'p', size: 300 });
   s.apply({ op: 'malloc', name: 'next', size: 300 });
-  const r = s.apply({ op: 'write', target: { ref: 'p' }, text: 'x'.repeat(305) });
+  // 300 bytes: a 320-byte block, 312 usable, then its 4-byte seal.
+  const r = s.apply({ op: 'write', target: { ref: 'p' }, text: 'x'.repeat(317) });
   assert.equal(r.error, 'Overflow');
-  assert.match(r.explain, /runs 6 bytes past its end/);
-  assert.match(r.explain, /header of the next block at 0x[0-9a-f]+ \(size 304, in use, "next"\)/);
+  assert.match(r.explain, /which has 312 usable bytes, runs 6 bytes past its end/);
+  assert.match(r.explain, /land on the block's seal at 0x[0-9a-f]+ \(4 bytes lmalloc checks when the block is freed: that free would be refused\), then the header of the next block at 0x[0-9a-f]+ \(size 320, in use, "next"\)/);
   s.apply({ op: 'malloc', name: 'o1', size: 10 });
   s.apply({ op: 'malloc', name: 'o2', size: 10 });
   const r2 = s.apply({ op: 'write', target: { ref: 'o1' }, text: 'y'.repeat(20) });

@@ -67,10 +67,12 @@ test('size classes follow bins.h', () => {
 });
 
 test('block sizes and headers follow block.h', () => {
+  // Header (4) and seal (4) added, rounded up to 16.
   assert.equal(blockSizeFor(0), 16);
-  assert.equal(blockSizeFor(12), 16);
-  assert.equal(blockSizeFor(13), 32);
-  assert.equal(blockSizeFor(300), 304);
+  assert.equal(blockSizeFor(8), 16);
+  assert.equal(blockSizeFor(9), 32);
+  assert.equal(blockSizeFor(296), 304);
+  assert.equal(blockSizeFor(300), 320);
   assert.deepEqual(decodeHeader(0x133), { raw: 0x133, size: 0x130, free: true, prevFree: true, slab: false });
   assert.deepEqual(decodeHeader(0x1004), { raw: 0x1004, size: 4096, free: false, prevFree: false, slab: true });
   assert.equal(slabCapacity(16), 251);

@@ -45,8 +45,10 @@ int main(int argc, char **argv) {
   memset(c, 0x5C, 1000);
   if (!strcmp(attack, "header") || !strcmp(attack, "links")) {
     lm_free(b); /* B: a free block in a free list, between A and C */
-    /* The overflow: A's usable bytes end where B's header starts. */
-    unsigned char *b_header = a + lm_usable_size(a);
+    /* The overflow: A's usable bytes end at its seal (4 bytes, left as
+     * they were: a write that also rewrote them would be reported when A
+     * is freed), and B's header follows. */
+    unsigned char *b_header = a + lm_usable_size(a) + 4;
     uint32_t forged = (uint32_t)((c + 1000 - (b_header)) + 16) | 1u; /* FREE */
     if (!strcmp(attack, "header"))
       memcpy(b_header, &forged, 4);

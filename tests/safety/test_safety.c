@@ -247,6 +247,27 @@ A(overflow_then_check) {
   check_result = lm_check();
   return NULL;
 }
+/* A 1000-byte block (a block, not a slab object, in both libraries). The
+ * release library's usable size ends at the block's seal (its last 4
+ * bytes, block.h); the debug library's at the requested size, where its
+ * guard starts. Either way the 4 bytes written are the library's. */
+static unsigned char seal_saved[4], *seal_at;
+A(overflow_past_usable_then_free) {
+  seal_at = fx + lm_usable_size(fx);
+  memcpy(seal_saved, seal_at, 4);
+  memset(seal_at, 0x5A, 4);
+  lm_free(fx);
+  return NULL;
+}
+/* Program data before an interior pointer that reads as a used block's
+ * header: 768 bytes, in use, ending inside the same block (the fuzz
+ * reproducer tests/fuzz/crashes/fuzz_misuse-forged-header-below-top). */
+A(free_p48_forged_header) {
+  uint32_t w = 768;
+  memcpy(fx + 44, &w, 4);
+  lm_free(fx + 48);
+  return NULL;
+}
 A(underflow_then_free) {
   saved = fx[-1];
   /* Flip a bit rather than store a constant: the byte is part of a canary
@@ -345,6 +366,8 @@ static const row_t rows[] = {
         R_INVALID, R_INVALID),
     ROW("free(p + 16), p a 100-byte object", free_p16, fx_live, 1, R_INVALID,
         R_INVALID),
+    ROW("free(p + 48), the 4 bytes before it 768 (a used header)",
+        free_p48_forged_header, fx_live_1000_zero, 1, R_INVALID, R_INVALID),
     ROW("free(p + 8) (misaligned)", free_p8, fx_live, 1, R_INVALID, R_INVALID),
     ROW("free(static array)", free_static, NULL, 0, R_INVALID, R_INVALID),
     ROW("free(stack array)", free_stack, NULL, 0, R_INVALID, R_INVALID),
@@ -369,6 +392,9 @@ static const row_t rows[] = {
     {"write 1 byte past 100 bytes, realloc(p, 200)", overflow_then_realloc,
      fx_live, 1, 2 * FX_SIZE, 0, 0, OK, R_OVERFLOW, E_NOMEM, R_OVERFLOW},
     ROW("write past 100 bytes, lm_check", overflow_then_check, fx_live, 1, NONE,
+        R_OVERFLOW),
+    ROW("write 4 bytes past a 1000-byte block's usable size, free",
+        overflow_past_usable_then_free, fx_live_1000_zero, 1, R_INVALID,
         R_OVERFLOW),
     ROW("write p[-1], free", underflow_then_free, fx_live, 1, SKIP,
         R_UNDERFLOW),
@@ -476,6 +502,8 @@ static void clean_up(const row_t *r, void *result) {
     fx[r->act == overflow_then_realloc ? FX_SIZE : FX_SIZE + 3] =
         debug ? LM_DEBUG_GUARD_BYTE : 0;
   }
+  if (r->act == overflow_past_usable_then_free && fx)
+    memcpy(seal_at, seal_saved, 4); /* the free did nothing: redone below */
   if ((r->act == underflow_then_free || r->act == underflow_then_check))
     fx[-1] = saved;
   if (r->act == uaf_then_check)
