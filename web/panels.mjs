@@ -23,7 +23,7 @@ export function statRows(snap) {
     ['overhead', `${s.overheadBytes} B`, 'overheadBytes', s.overheadBytes],
     ['largest free', `${s.largestFree} B`, 'largestFree', s.largestFree],
     ['fragmentation', `${(s.fragmentation * 100).toFixed(1)} %`, 'fragmentation', s.fragmentation],
-    ['memory.grow', `${s.growCount} (${s.pagesGrown} pages)`, 'growCount', s.growCount],
+    ...growRows(snap),
     ['slabs · spans', `${s.slabs} · ${s.spans}`, 'slabs', s.slabs],
     ['leaked', `${snap.leaks.count} block${snap.leaks.count === 1 ? '' : 's'}, ${snap.leaks.bytes} B`, 'leaks', snap.leaks.count],
     ['heap check', snap.check ? `${snap.check} broken invariants` : '0 problems', 'check', snap.check],
@@ -41,6 +41,24 @@ export function statRows(snap) {
       const bytes = snap.pool.reduce((n, r) => n + r.end - r.start, 0);
       return ['page pool', `${bytes / 65536} page${bytes === 65536 ? '' : 's'} to reuse`, 'pool', bytes];
     })()] : []),
+  ];
+}
+
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+// memory.grow: every grow the map marks (snap.grows: the default heap's,
+// and those that took pages for arenas and heaps from lm_pool). The
+// default heap's own count (lm_stats) gets a row of its own when the two
+// differ; otherwise the one row is both.
+function growRows(snap) {
+  const s = snap.stats;
+  const grows = snap.grows ?? [];
+  const pages = grows.reduce((n, g) => n + g.newPages - g.oldPages, 0);
+  const heapRow = (label) => [label, `${s.growCount} (${plural(s.pagesGrown, 'page')})`, 'growCount', s.growCount];
+  if (grows.length === s.growCount && pages === s.pagesGrown) return [heapRow('memory.grow')];
+  return [
+    ['memory.grow (all)', `${grows.length} (${plural(pages, 'page')})`, 'memoryGrows', grows.length],
+    heapRow('memory.grow (default heap)'),
   ];
 }
 

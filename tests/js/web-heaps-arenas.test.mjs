@@ -393,3 +393,35 @@ test('100,000 arena allocations: the map stays bounded by pixels', async () => {
   assert.ok(ms < 1500, `${ms} ms`);
   assert.equal(snap.arenas[0].allocations, 100000);
 });
+
+test('the memory.grow stat counts every grow the map marks, arenas\' too', async () => {
+  const statsOf = (snap) => Object.fromEntries(statRows(snap).map(([label, text, key, value]) => [key, { label, text, value }]));
+  const s = await newSession();
+  step(s, { op: 'arenaCreate', name: 'frame' });
+  step(s, { op: 'arenaAlloc', arena: 'frame', name: 'x', size: 70000 });
+  step(s, { op: 'arenaCreate', name: 'big', chunkBytes: 200000 });
+  const snap = s.snapshot();
+  assert.equal(snap.pages, 9);
+  assert.equal(snap.grows.length, 3, 'three grow markers');
+  const rows = statsOf(snap);
+  assert.deepEqual(rows.memoryGrows, { label: 'memory.grow (all)', text: '3 (7 pages)', value: 3 });
+  // The default heap's own figure (lm_stats) stays, labelled as such.
+  assert.deepEqual(rows.growCount, { label: 'memory.grow (default heap)', text: '0 (0 pages)', value: 0 });
+
+  // The per-frame arena scenario: 4 markers, 2 of them the default heap's.
+  const f = await newSession();
+  f.applyAll(scenario('arena').steps);
+  const fs = f.snapshot();
+  const frows = statsOf(fs);
+  assert.equal(frows.memoryGrows.value, fs.grows.length);
+  assert.equal(frows.memoryGrows.text, `${fs.grows.length} (${fs.grows.reduce((n, g) => n + g.newPages - g.oldPages, 0)} pages)`);
+  assert.equal(frows.growCount.value, f.heap.stats().growCount);
+  assert.ok(fs.grows.length > frows.growCount.value, `${fs.grows.length} grows, ${frows.growCount.value} of them the default heap's`);
+
+  // Without arenas the one row is both.
+  const d = await newSession();
+  step(d, { op: 'malloc', name: 'big', size: 100000 });
+  const drows = statsOf(d.snapshot());
+  assert.equal(drows.memoryGrows, undefined);
+  assert.deepEqual(drows.growCount, { label: 'memory.grow', text: '1 (1 page)', value: 1 });
+});
