@@ -12,6 +12,8 @@ const el = (tag, props = {}, ...children) => {
   return e;
 };
 
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
 /** The stats table's rows: [label, text, key, value]. */
 export function statRows(snap) {
   const s = snap.stats;
@@ -19,9 +21,8 @@ export function statRows(snap) {
     ['memory', `${snap.pages} page${snap.pages === 1 ? '' : 's'} · ${formatBytes(snap.memoryBytes)}`, 'memoryBytes', snap.memoryBytes],
     ['heap', `${formatBytes(s.heapBytes)} (${s.heapBytes} B)`, 'heapBytes', s.heapBytes],
     ['in use', `${s.usedBytes} B in ${s.usedBlocks}`, 'usedBytes', s.usedBytes],
-    ['free', `${s.freeBytes} B in ${s.freeBlocks} blocks`, 'freeBytes', s.freeBytes],
+    ...freeRows(snap),
     ['overhead', `${s.overheadBytes} B`, 'overheadBytes', s.overheadBytes],
-    ['largest free', `${s.largestFree} B`, 'largestFree', s.largestFree],
     ['fragmentation', `${(s.fragmentation * 100).toFixed(1)} %`, 'fragmentation', s.fragmentation],
     ...growRows(snap),
     ['slabs · spans', `${s.slabs} · ${s.spans}`, 'slabs', s.slabs],
@@ -44,7 +45,27 @@ export function statRows(snap) {
   ];
 }
 
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+// Free memory as lm_stats counts it: free blocks (headers included) and
+// the free objects of slabs, each part with its own count; the largest
+// free block is a block's size (objects are never larger than 256 B).
+function freeRows(snap) {
+  const s = snap.stats;
+  let objects = 0;
+  let objectBytes = 0;
+  for (const e of snap.entries) {
+    if (e.kind === 'object' && !e.used && e.heapName === undefined) {
+      objects++;
+      objectBytes += e.size;
+    }
+  }
+  const blockBytes = s.freeBytes - objectBytes;
+  return [
+    ['free', `${s.freeBytes} B: blocks + slab objects`, 'freeBytes', s.freeBytes],
+    ['· in free blocks', `${blockBytes} B in ${plural(s.freeBlocks, 'block')}`, 'freeBlockBytes', blockBytes],
+    ['· in free slab objects', `${objectBytes} B in ${plural(objects, 'object')}`, 'freeObjectBytes', objectBytes],
+    ['largest free block', `${s.largestFree} B`, 'largestFree', s.largestFree],
+  ];
+}
 
 // memory.grow: every grow the map marks (snap.grows: the default heap's,
 // and those that took pages for arenas and heaps from lm_pool). The

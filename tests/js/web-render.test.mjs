@@ -326,6 +326,27 @@ test('the stats table shows the heap\'s own numbers', async () => {
   assert.equal(rows.check.text, '0 problems');
 });
 
+test('the stats table splits free memory into free blocks and free slab objects, each with its count', async () => {
+  const s = await newSession();
+  s.apply({ op: 'malloc', name: 'p', size: 24 }); // a 32-byte object: a slab of 125 is cut from top
+  const rows = Object.fromEntries(statRows(s.snapshot()).map(([label, text, key, value]) => [key, { label, text, value }]));
+  const walk = s.heap.blocks();
+  const freeBlocks = walk.filter((e) => e.kind === 'block' && !e.used);
+  const freeObjects = walk.filter((e) => e.kind === 'object' && !e.used);
+  const stats = s.heap.stats();
+  assert.equal(freeBlocks.length, 1);
+  assert.equal(freeObjects.length, 124);
+  const blockBytes = freeBlocks.reduce((n, e) => n + e.size, 0);
+  const objectBytes = freeObjects.reduce((n, e) => n + e.size, 0);
+  assert.equal(rows.freeBytes.value, stats.freeBytes);
+  assert.equal(rows.freeBytes.value, blockBytes + objectBytes);
+  assert.deepEqual(rows.freeBlockBytes, { label: '· in free blocks', text: `${blockBytes} B in 1 block`, value: blockBytes });
+  assert.deepEqual(rows.freeObjectBytes, { label: '· in free slab objects', text: `${objectBytes} B in 124 objects`, value: objectBytes });
+  // The one free block is the largest: the figures agree.
+  assert.equal(rows.largestFree.value, blockBytes);
+  assert.equal(rows.largestFree.label, 'largest free block');
+});
+
 test('mistake explanations say what C would do', () => {
   assert.match(explain.doubleFree({ name: 'p', addr: 0x100, freedStep: 3 }), /freed at step 3.*undefined behaviour/s);
   assert.match(explain.interiorFree({ expr: 'p + 8', addr: 0x108, block: { ptr: 0x100, label: 'p' }, offset: 8, headerWord: 0 }), /8 bytes into the block at 0x100.*hold 0x0, which is not a valid header/s);
