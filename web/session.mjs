@@ -987,16 +987,21 @@ export class Session {
       if (!h.slab) return 'that was the slab\'s last object, so the whole 4 KiB slab went back to the heap';
       return `the ${m.usable}-byte object goes on its slab's free list (reused first, LIFO)`;
     }
-    const h = decodeHeader(this.#word(bytes, addr - HEADER_SIZE));
-    if (h.raw === 1) return 'merged with the free block before it';
-    // Top need not be the heap's last block (slabs are cut from its end):
-    // the walk says which block it is.
+    // The free block that holds the freed one now, from the walk: it
+    // starts before it when the block merged with its left neighbour, and
+    // ends after it when it merged with its right one (top need not be the
+    // heap's last block: slabs are cut from its end).
     const header = addr - HEADER_SIZE;
-    const intoTop = heap.blocks().some((e) => e.top && e.header === header);
-    if (h.size > hdrBefore.size) {
-      return intoTop ? 'merged with the free block after it: the top block' : 'merged with the free block after it';
+    const end = header + hdrBefore.size;
+    const f = heap.blocks().find((e) => e.kind === 'block' && !e.used && e.header <= header && e.header + e.size >= end);
+    if (!f) return 'the block went back to the heap';
+    const before = f.header < header;
+    const after = f.header + f.size > end;
+    if (before || after) {
+      const sides = before && after ? 'the free blocks before and after it' : before ? 'the free block before it' : 'the free block after it';
+      return `merged with ${sides} into a free block of ${f.size} bytes${f.top ? ': the top block' : ''}`;
     }
-    if (intoTop) return `a free block of ${hdrBefore.size} bytes: the new top block`;
+    if (f.top) return `a free block of ${hdrBefore.size} bytes: the new top block`;
     return `a free block of ${hdrBefore.size} bytes, on the free list of its size class`;
   }
 

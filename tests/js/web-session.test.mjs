@@ -270,9 +270,30 @@ test('a free says when its block joined or became top, though a slab lies after 
   const top = blocks.find((e) => e.top);
   assert.ok(blocks.some((e) => e.kind === 'slab' && e.header === top.header + top.size), 'the slab follows top');
   const r = s.apply({ op: 'free', target: { ref: 'a' } });
-  assert.match(r.text, /merged with the free block after it: the top block/);
+  assert.match(r.text, /merged with the free block after it into a free block of \d+ bytes: the top block/);
   s.apply({ op: 'malloc', name: 'b', size: 2000 });
   s.apply({ op: 'malloc', name: 'c', size: 3000 });
   const r2 = s.apply({ op: 'free', target: { ref: 'b' } });
   assert.match(r2.text, /free list of its size class/, 'b, with c after it, goes to a list');
+});
+
+test('a free that merges with both neighbours says both, and the size of the block they make', async () => {
+  const s = await newSession();
+  for (const name of ['a', 'b', 'c', 'd']) s.apply({ op: 'malloc', name, size: 3000 }); // d keeps c off top
+  const size = s.heap.blocks().find((e) => e.ptr === s.vars.get('a').addr).size;
+  assert.match(s.apply({ op: 'free', target: { ref: 'b' } }).text, /a free block of \d+ bytes, on the free list/);
+  assert.equal(s.apply({ op: 'free', target: { ref: 'c' } }).text,
+    `free(c): merged with the free block before it into a free block of ${2 * size} bytes`);
+  assert.equal(s.apply({ op: 'free', target: { ref: 'a' } }).text,
+    `free(a): merged with the free block after it into a free block of ${3 * size} bytes`);
+
+  // The tester's steps: a, b, c; free b; free a; free c: c joins a+b before it and top after it.
+  const t = await newSession();
+  for (const name of ['a', 'b', 'c']) t.apply({ op: 'malloc', name, size: 3000 });
+  t.apply({ op: 'free', target: { ref: 'b' } });
+  t.apply({ op: 'free', target: { ref: 'a' } });
+  const r = t.apply({ op: 'free', target: { ref: 'c' } });
+  const top = t.heap.blocks().find((e) => e.top);
+  assert.equal(r.text, `free(c): merged with the free blocks before and after it into a free block of ${top.size} bytes: the top block`);
+  assert.equal(top.ptr, t.vars.get('a').addr, 'a, b, c and top are one block');
 });
