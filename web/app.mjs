@@ -13,7 +13,7 @@ import { createHeap } from '../wasm/lmalloc.mjs';
 import { chartLayout, SERIES } from './chart.mjs';
 import { describeEntry, dumpStart } from './details.mjs';
 import { draw, paintSwatch } from './draw.mjs';
-import { formatBytes, hex } from './heap-layout.mjs';
+import { formatBytes, hex, quoteShort } from './heap-layout.mjs';
 import { describeIndexRef, indexHit, indexLayout, related } from './index-view.mjs';
 import { prepareCanvas } from './map-view.mjs';
 import {
@@ -546,7 +546,7 @@ function wire() {
     const e = state.snap.entries[state.selected];
     const addr = t.addr ?? (t.ref !== undefined ? state.snap.vars.find((v) => v.name === t.ref)?.addr : e?.ptr);
     try {
-      readResultEl.textContent = `read: ${JSON.stringify(state.session.readString(addr ?? e.ptr))}`;
+      readResultEl.textContent = `read: ${quoteShort(state.session.readString(addr ?? e.ptr), 60)}`;
     } catch (err) {
       readResultEl.textContent = `refused: ${err.message}`;
     }

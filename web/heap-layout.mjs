@@ -130,3 +130,15 @@ export function formatBytes(n) {
   // Trailing zeros of the fraction only ("1.50" -> "1.5", "100" stays).
   return `${s.includes('.') ? s.replace(/\.?0+$/, '') : s} ${units[u]}`;
 }
+
+/** A string as a C literal for the page (JSON's quoting): whole when it
+ * has at most `max` characters, else its start and end around "…" and its
+ * length in a C comment after it, so that a long write does not flood the
+ * step log and the banner. */
+export function quoteShort(text, max = 40) {
+  const chars = [...text]; // code points: a pair of surrogates stays whole
+  if (chars.length <= max) return JSON.stringify(text);
+  const head = JSON.stringify(chars.slice(0, max - 10).join(''));
+  const tail = JSON.stringify(chars.slice(-8).join(''));
+  return `${head.slice(0, -1)}…${tail.slice(1)} /* ${chars.length} characters */`;
+}

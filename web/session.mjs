@@ -29,7 +29,7 @@
 
 import { InvalidSizeError } from '../wasm/lmalloc.mjs';
 import {
-  HEADER_SIZE, SEAL_SIZE, SLAB_SIZE, decodeHeader, formatBytes, hex,
+  HEADER_SIZE, SEAL_SIZE, SLAB_SIZE, decodeHeader, formatBytes, hex, quoteShort,
 } from './heap-layout.mjs';
 import { arenaState, nestHeapsAndArenas } from './heaps-arenas.mjs';
 import { decodeHeap, entryAt, fragmentation, isAllocation } from './snapshot.mjs';
@@ -64,7 +64,7 @@ export function codeOf(op) {
     case 'realloc': return `${t(op.target)} = ${on('realloc', `${t(op.target)}, ${op.size}`)};`;
     case 'aligned': return `${op.name} = ${on('aligned_alloc', `${op.align}, ${op.size}`)};`;
     case 'free': return `${on('free', `${t(op.target)}${op.offset ? ` + ${op.offset}` : ''}`)};`;
-    case 'write': return `strcpy(${t(op.target)}${op.offset ? ` + ${op.offset}` : ''}, ${JSON.stringify(op.text)});`;
+    case 'write': return `strcpy(${t(op.target)}${op.offset ? ` + ${op.offset}` : ''}, ${quoteShort(op.text)});`;
     case 'poke': return `*(uint32_t *)(${t(op.target)} + ${op.offset ?? 0}) = ${v(op.value)};`;
     case 'assign': return `${op.index === undefined ? op.name : `${op.name}[${op.index}]`} = ${v(op.value)};`;
     case 'many': return `for (i = 0; i < ${countOf(op)}; i++) ${op.name}[i] = ${on('malloc', sizes(op))};`;

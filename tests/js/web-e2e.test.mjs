@@ -319,3 +319,39 @@ test('fits a 1366x768 screen without page scrolling', { skip, timeout: 60000 }, 
   assert.ok(layout.map.width >= 600 && layout.map.height >= 250, `map ${layout.map.width}x${layout.map.height}`);
   await page.screenshot({ path: `${shots}/laptop-1366x768.png` });
 });
+
+test('long strings are shortened in the banner and the step log, and the banner wraps', { skip, timeout: 60000 }, async (t) => {
+  const page = await openPage(t);
+  // Neither the banner nor the step log is wider than its box, and neither
+  // repeats a long string.
+  const fits = async () => page.evaluate(() => {
+    const ex = document.querySelector('#explain');
+    const li = document.querySelector('#log li:last-child');
+    return {
+      banner: ex.textContent, bannerOver: ex.scrollWidth - ex.clientWidth,
+      log: li.textContent, logOver: document.querySelector('#log').scrollWidth - document.querySelector('#log').clientWidth,
+    };
+  });
+  await page.fill('#form-malloc input[name=size]', '3000');
+  await page.fill('#form-malloc input[name=name]', 'big');
+  await page.click('#form-malloc button');
+  await page.waitForFunction(() => document.querySelector('#step-count').textContent === 'step 1 of 1');
+  await page.click('#m-overflow');
+  await page.waitForFunction(() => document.querySelector('#callout-title').textContent === 'Buffer overflow');
+  let f = await fits();
+  assert.match(f.banner, /^Step 2: strcpy\(big, "X{30}…X{8}" \/\* 3007 characters \*\/\);/);
+  assert.ok(f.banner.length < 300 && f.bannerOver <= 0, `banner: ${f.bannerOver}px too wide, ${f.banner.length} characters`);
+  assert.ok(f.log.length < 120 && f.logOver <= 0, `log: ${f.logOver}px too wide: ${f.log.slice(0, 100)}`);
+  await page.fill('#form-write input[name=text]', 'y'.repeat(3010));
+  await page.click('#form-write button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#step-count').textContent === 'step 3 of 3');
+  f = await fits();
+  assert.match(f.banner, /^Step 3: strcpy\(big, "y{30}…y{8}" \/\* 3010 characters \*\/\);/);
+  assert.ok(f.bannerOver <= 0 && f.logOver <= 0, JSON.stringify({ banner: f.bannerOver, log: f.logOver }));
+  // A long word the page does not shorten (a pointer's name) wraps.
+  await hook(page, () => window.__lmalloc.apply({ op: 'malloc', name: 'n'.repeat(400), size: 10 }));
+  f = await fits();
+  assert.ok(f.banner.includes('n'.repeat(400)));
+  assert.ok(f.bannerOver <= 0, `banner ${f.bannerOver}px too wide`);
+  await page.screenshot({ path: `${shots}/long-strings.png` });
+});

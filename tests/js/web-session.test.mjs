@@ -297,3 +297,24 @@ test('a free that merges with both neighbours says both, and the size of the blo
   assert.equal(r.text, `free(c): merged with the free blocks before and after it into a free block of ${top.size} bytes: the top block`);
   assert.equal(top.ptr, t.vars.get('a').addr, 'a, b, c and top are one block');
 });
+
+test('a long string is shown shortened, start … end with its length, in the C line and the step log', async () => {
+  const s = await newSession();
+  s.apply({ op: 'malloc', name: 'p', size: 3000 });
+  const long = `${'A'.repeat(1500)}${'B'.repeat(1510)}`;
+  const short = '"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA…BBBBBBBB" /* 3010 characters */';
+  const r = s.apply({ op: 'write', target: { ref: 'p' }, text: long }); // 3011 bytes: an overflow
+  assert.equal(r.error, 'Overflow');
+  assert.equal(r.code, `strcpy(p, ${short});`);
+  assert.ok(!r.explain.includes('AAAAAAAAAA') && !r.text.includes('AAAAAAAAAA'), 'the explanation does not repeat the string');
+  const ok = s.apply({ op: 'write', target: { ref: 'p' }, text: long.slice(0, 2999) });
+  assert.equal(ok.kind, 'info');
+  assert.ok(ok.code.length < 90, ok.code);
+  assert.match(ok.code, /\/\* 2999 characters \*\/\);$/);
+  const log = s.log();
+  assert.equal(log[1].code, `strcpy(p, ${short});`);
+  assert.ok(log.every((l) => l.code.length < 100));
+  // Short strings stay whole; the write itself is whole in memory.
+  assert.equal(codeOf({ op: 'write', target: { ref: 'p' }, text: 'hello, heap' }), 'strcpy(p, "hello, heap");');
+  assert.equal(s.readString(s.vars.get('p').addr), long.slice(0, 2999));
+});
