@@ -17,7 +17,8 @@ import { formatBytes, hex, quoteShort } from './heap-layout.mjs';
 import { describeIndexRef, indexHit, indexLayout, related } from './index-view.mjs';
 import { prepareCanvas } from './map-view.mjs';
 import {
-  BAR, PITCH, TOP, buildTrack, clampScroll, fitRowUnits, hitTest, layout, locate, neighbour, unitOf, widestSegment, zoomAt,
+  BAR, MIN_ROW_UNITS, PITCH, TOP, buildTrack, clampScroll, fitRowUnits, hitTest, layout, locate, maxRowUnits, neighbour, unitOf,
+  widestSegment, zoomAt,
 } from './render.mjs';
 import { SCENARIOS, scenario } from './scenarios.mjs';
 import { Session, WASM_FILE } from './session.mjs';
@@ -54,6 +55,8 @@ const detailsEl = $('details');
 const statsEl = $('stats');
 const chartEl = $('chart');
 const zoomLevelEl = $('zoom-level');
+const zoomInEl = $('zoom-in');
+const zoomOutEl = $('zoom-out');
 const compressEl = $('compress');
 const readResultEl = $('read-result');
 const allocHeapEl = $('alloc-heap');
@@ -122,6 +125,12 @@ function frame() {
     state.view.rowUnits = fitRowUnits(track, m.h);
     state.view.scrollY = 0;
   }
+  // Zoom limits: at most the whole memory in one row (compressing the
+  // free space shortens the memory, so the limit moves).
+  const widest = maxRowUnits(track);
+  state.view.rowUnits = Math.min(state.view.rowUnits, widest);
+  zoomOutEl.disabled = state.view.rowUnits >= widest;
+  zoomInEl.disabled = state.view.rowUnits <= MIN_ROW_UNITS;
   const indexRel = state.indexRef ? related(snap, { ref: state.indexRef }) : null;
   const { instructions, geometry } = layout(snap, {
     width: m.w, height: m.h, rowUnits: state.view.rowUnits, scrollY: state.view.scrollY,
@@ -630,8 +639,8 @@ function wire() {
   scenarioNextEl.addEventListener('click', () => playScenario(false));
   scenarioAllEl.addEventListener('click', () => playScenario(true));
 
-  $('zoom-in').addEventListener('click', () => zoom(0.5));
-  $('zoom-out').addEventListener('click', () => zoom(2));
+  zoomInEl.addEventListener('click', () => zoom(0.5));
+  zoomOutEl.addEventListener('click', () => zoom(2));
   $('zoom-fit').addEventListener('click', () => {
     state.view.auto = true;
     invalidate();

@@ -316,6 +316,12 @@ export function fitRowUnits(track, height) {
   return Math.min(MAX_ROW_UNITS, Math.max(MIN_ROW_UNITS, ru));
 }
 
+/** The widest zoom: the whole memory in one row (zooming out further
+ * would only shrink the map). */
+export function maxRowUnits(track) {
+  return fitRowUnits(track, 0);
+}
+
 function geometryOf(track, viewport) {
   const width = Math.max(GUTTER + 40, viewport.width);
   const rowUnits = viewport.rowUnits;
@@ -382,9 +388,10 @@ export function hitTest(snapshot, g, x, y) {
 }
 
 /** A new { rowUnits, scrollY } zoomed by `factor` (2: twice as many bytes
- * per row, i.e. out) keeping the byte under (x, y) where it is. */
+ * per row, i.e. out) keeping the byte under (x, y) where it is; from
+ * MIN_ROW_UNITS to the whole memory in one row (maxRowUnits). */
 export function zoomAt(g, x, y, factor) {
-  const rowUnits = Math.min(MAX_ROW_UNITS, Math.max(MIN_ROW_UNITS, Math.round((g.rowUnits * factor) / 16) * 16));
+  const rowUnits = Math.min(maxRowUnits(g.track), Math.max(MIN_ROW_UNITS, Math.round((g.rowUnits * factor) / 16) * 16));
   const row = Math.max(0, Math.floor((y + g.scrollY - TOP) / PITCH));
   const inRow = y + g.scrollY - TOP - row * PITCH;
   const u = Math.min(g.track.units, row * g.rowUnits + Math.max(0, x - GUTTER) / g.ppu);

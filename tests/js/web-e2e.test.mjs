@@ -355,3 +355,27 @@ test('long strings are shortened in the banner and the step log, and the banner 
   assert.ok(f.bannerOver <= 0, `banner ${f.bannerOver}px too wide`);
   await page.screenshot({ path: `${shots}/long-strings.png` });
 });
+
+test('zoom out stops at the whole memory in one row, and its button is disabled there', { skip, timeout: 60000 }, async (t) => {
+  const page = await openPage(t);
+  await hook(page, () => window.__lmalloc.apply({ op: 'malloc', name: 'a', size: 200000 })); // a few pages
+  let presses = 0;
+  while (presses < 30 && !(await page.isDisabled('#zoom-out'))) {
+    await page.click('#zoom-out');
+    await hook(page, () => window.__lmalloc.redraw());
+    presses++;
+  }
+  assert.ok(presses < 30, 'the button is disabled before thirty presses');
+  const { view, memory } = await hook(page, () => ({ view: window.__lmalloc.view, memory: window.__lmalloc.snapshot().memoryBytes }));
+  assert.ok(view.rowUnits >= memory && view.rowUnits - memory < 256, `${view.rowUnits} bytes per row for ${memory}`);
+  assert.doesNotMatch(await page.locator('#zoom-level').textContent(), /GiB/);
+  // The key does no more than the button did.
+  await page.focus('#map');
+  for (let k = 0; k < 5; k++) await page.keyboard.press('-');
+  await hook(page, () => window.__lmalloc.redraw());
+  assert.equal((await hook(page, () => window.__lmalloc.view)).rowUnits, view.rowUnits);
+  assert.equal(await page.isDisabled('#zoom-in'), false);
+  await page.click('#zoom-in');
+  await hook(page, () => window.__lmalloc.redraw());
+  assert.equal(await page.isDisabled('#zoom-out'), false);
+});

@@ -17,7 +17,7 @@ import * as explain from '../../web/mistakes.mjs';
 import { statRows } from '../../web/panels.mjs';
 import {
   BAR, GUTTER, PITCH, addrOf, buildTrack, compressedLength, fitRowUnits, hitTest, labelOf, layout,
-  locate, neighbour, partsOf, pointToAddress, segmentsOf, unitOf, zoomAt,
+  locate, maxRowUnits, neighbour, partsOf, pointToAddress, segmentsOf, unitOf, zoomAt,
 } from '../../web/render.mjs';
 import { entryStart } from '../../web/snapshot.mjs';
 import { FAMILY, LEGEND, STYLES } from '../../web/styles.mjs';
@@ -195,6 +195,21 @@ test('zooming keeps the byte under the pointer in the row under the pointer', as
     assert.ok(at.y <= y && y < at.y + PITCH, `zoom ${factor}: row of ${before} at ${at.y}, pointer at ${y}`);
   }
   assert.equal(v.rowUnits, 4096);
+});
+
+test('zooming out stops when the whole memory fits in one row', async () => {
+  const snap = (await sampleSession()).snapshot();
+  for (const compress of [false, true]) {
+    const track = buildTrack(snap, compress);
+    const widest = maxRowUnits(track);
+    assert.ok(widest >= track.units && widest - track.units < 256, `${widest} units per row for ${track.units}`);
+    let v = view({ rowUnits: fitRowUnits(track, 600), height: 600, compress });
+    for (let k = 0; k < 30; k++) v = { ...v, ...zoomAt(layout(snap, v).geometry, 500, 100, 2) };
+    assert.equal(v.rowUnits, widest, 'thirty zoom-outs end at the limit, not at 4 GiB per row');
+    const g = layout(snap, v).geometry;
+    assert.equal(g.rows, 1);
+    assert.ok(g.ppu * track.units > 0.9 * g.inner, 'the one row is the map\'s width, not a sliver');
+  }
 });
 
 test('fit: the whole memory fits the height', async () => {
