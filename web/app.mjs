@@ -17,8 +17,8 @@ import { formatBytes, hex, quoteShort } from './heap-layout.mjs';
 import { describeIndexRef, indexHit, indexLayout, related } from './index-view.mjs';
 import { prepareCanvas } from './map-view.mjs';
 import {
-  BAR, MIN_ROW_UNITS, PITCH, TOP, buildTrack, clampScroll, fitRowUnits, hitTest, layout, locate, maxRowUnits, neighbour, unitOf,
-  widestSegment, zoomAt,
+  BAR, MIN_ROW_UNITS, PITCH, TOP, buildTrack, clampScroll, fitRowUnits, hitTest, layout, locate, maxRowUnits, neighbour,
+  pointToAddress, unitOf, widestSegment, zoomAt,
 } from './render.mjs';
 import { SCENARIOS, scenario } from './scenarios.mjs';
 import { Session, WASM_FILE } from './session.mjs';
@@ -74,6 +74,7 @@ const state = {
   indexLayout: null,
   geometry: null,
   callout: null, // { at, kind, title, text }
+  read: null, // the last read: { addr, id (its allocation's, if live), version }
   scenarioId: SCENARIOS[0].id,
   scenarioStart: 0,
   lastDraw: { instructions: 0, ms: 0, frames: 0, layoutMs: 0 },
@@ -200,8 +201,31 @@ function refresh() {
   renderStats();
   renderDetails();
   renderTarget();
+  renderRead();
   renderHeapControls();
   invalidate();
+}
+
+// The result of "read" stays while its block is the same live allocation
+// (read again after each change, so a write shows); it goes when that
+// allocation is freed or replaced, or, for a read that found none, at the
+// next change.
+function renderRead() {
+  const r = state.read;
+  const s = state.session;
+  if (r && r.version !== s.version) {
+    if (r.id === undefined || s.meta.get(r.addr)?.id !== r.id) state.read = null;
+    else r.version = s.version;
+  }
+  if (!state.read) {
+    readResultEl.textContent = '';
+    return;
+  }
+  try {
+    readResultEl.textContent = `read: ${quoteShort(s.readString(r.addr), 60)}`;
+  } catch (err) {
+    readResultEl.textContent = `refused: ${err.message}`;
+  }
 }
 
 // The heap and arena choosers list the live heaps and arenas.
@@ -328,10 +352,8 @@ function selectTarget(target, addr) {
 }
 
 function announce() {
-  const snap = state.snap;
-  const e = snap.entries[state.selected];
-  if (!e) return;
-  mapStatusEl.textContent = summary(e);
+  const e = state.snap.entries[state.selected];
+  mapStatusEl.textContent = e ? summary(e) : '';
 }
 
 function summary(e) {
@@ -553,12 +575,10 @@ function wire() {
     const t = needTarget();
     if (!t) return;
     const e = state.snap.entries[state.selected];
-    const addr = t.addr ?? (t.ref !== undefined ? state.snap.vars.find((v) => v.name === t.ref)?.addr : e?.ptr);
-    try {
-      readResultEl.textContent = `read: ${quoteShort(state.session.readString(addr ?? e.ptr), 60)}`;
-    } catch (err) {
-      readResultEl.textContent = `refused: ${err.message}`;
-    }
+    const addr = t.addr ?? (t.ref !== undefined ? state.snap.vars.find((v) => v.name === t.ref)?.addr : e?.ptr) ?? e.ptr;
+    const s = state.session;
+    state.read = { addr, id: s.meta.get(addr)?.id, version: s.version };
+    renderRead();
   });
 
   $('form-arena').addEventListener('submit', (ev) => {
@@ -792,7 +812,12 @@ function wireMap() {
     drag = null;
     if (wasDrag || !state.geometry) return;
     const i = hitTest(state.snap, state.geometry, x, y);
-    if (i >= 0) select(i, { scroll: false });
+    select(i, { scroll: false });
+    if (i < 0) {
+      // Static data, the stack, unused memory: nothing a step can act on.
+      const a = pointToAddress(state.geometry, x, y);
+      mapStatusEl.textContent = a >= 0 ? `nothing selected: ${hex(a)} is not in a heap block` : '';
+    }
     mapEl.focus();
   });
   mapEl.addEventListener('pointerleave', () => {

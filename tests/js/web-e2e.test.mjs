@@ -379,3 +379,61 @@ test('zoom out stops at the whole memory in one row, and its button is disabled 
   await hook(page, () => window.__lmalloc.redraw());
   assert.equal(await page.isDisabled('#zoom-out'), false);
 });
+
+test('no stale text: a read follows its block, a click outside the heap clears the selection, Reset clears both', { skip, timeout: 60000 }, async (t) => {
+  const page = await openPage(t);
+  const steps = (n) => page.waitForFunction((k) => document.querySelector('#step-count').textContent === `step ${k} of ${k}`, n);
+  const text = (sel) => page.locator(sel).textContent();
+  await page.fill('#form-malloc input[name=size]', '300');
+  await page.fill('#form-malloc input[name=name]', 'a');
+  await page.click('#form-malloc button');
+  await page.fill('#form-malloc input[name=name]', 'b');
+  await page.click('#form-malloc button');
+  await steps(2);
+  await page.click('#pointers button[data-name="a"]');
+  await page.fill('#form-write input[name=text]', 'hello');
+  await page.click('#form-write button[type=submit]');
+  await steps(3);
+  await page.click('#do-read');
+  assert.equal(await text('#read-result'), 'read: "hello"');
+  // A write to the block read shows in the result; freeing the block clears it.
+  await page.fill('#form-write input[name=text]', 'world');
+  await page.click('#form-write button[type=submit]');
+  await steps(4);
+  assert.equal(await text('#read-result'), 'read: "world"');
+  await page.click('#do-free');
+  await steps(5);
+  assert.equal(await text('#read-result'), '');
+
+  // A click on static data selects nothing: free(p) then asks for a block.
+  const b = await hook(page, () => window.__lmalloc.session.vars.get('b').addr);
+  const at = await hook(page, (p) => window.__lmalloc.locate(p), b);
+  await page.mouse.click(at.x, at.y);
+  await page.waitForFunction(() => document.querySelector('#details h3')?.textContent === 'block "b"');
+  assert.equal(await text('#target'), 'p = b (live)');
+  const data = await hook(page, async () => {
+    await window.__lmalloc.setView({ auto: true });
+    const { dataStart, dataEnd } = window.__lmalloc.session.place;
+    return window.__lmalloc.anchor((dataStart + dataEnd) >> 1);
+  });
+  await page.mouse.click(data.x, data.y + data.h / 2);
+  await page.waitForFunction(() => window.__lmalloc.selected === null);
+  assert.equal(await text('#target'), 'none: click one');
+  assert.match(await text('#map-status'), /^nothing selected: 0x[0-9a-f]+ is not in a heap block$/);
+  await page.click('#do-free');
+  await page.waitForFunction(() => !document.querySelector('#callout').hidden);
+  assert.match(await text('#callout-text'), /Choose a block first/);
+  assert.equal(await text('#step-count'), 'step 5 of 5', 'nothing was freed');
+  assert.equal(await hook(page, (p) => window.__lmalloc.blocks().find((e) => e.ptr === p).used, b), true);
+
+  // Reset: no line about an old block under the map, no old read.
+  await page.click('#pointers button[data-name="b"]');
+  await page.click('#do-read');
+  assert.equal(await text('#read-result'), 'read: ""');
+  assert.match(await text('#map-status'), /block "b"/);
+  await page.click('#reset');
+  await page.waitForFunction(() => document.querySelector('#step-count').textContent === 'step 0 of 0');
+  assert.equal(await text('#map-status'), '');
+  assert.equal(await text('#read-result'), '');
+  assert.equal(await text('#target'), 'none: click one');
+});
