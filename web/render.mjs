@@ -484,9 +484,31 @@ export function layout(snapshot, viewport) {
   const labels = [];
   const overlays = [];
   const painter = new Painter(out);
+  const band = new Band();
   const firstRow = Math.max(0, Math.floor((g.scrollY - TOP) / PITCH));
   const lastRow = Math.min(g.rows - 1, Math.floor((g.scrollY + g.height - TOP) / PITCH));
   const xOf = (u, r) => GUTTER + (u - r * g.rowUnits) * g.ppu;
+
+  // The band above each row holds small texts, first come first placed:
+  // the stack frames' names, then page and grow labels, then slab figures
+  // (in the row loop below).
+
+  // Illustrative stack frames: boxes on the stack, named in the band above
+  // (right-aligned at the frame's top end, since the stack grows down).
+  let bandRight = Infinity;
+  for (const f of snapshot.frames ?? []) {
+    for (const s of segmentsOf(g, f.bottom, f.top)) {
+      if (s.row < firstRow || s.row > lastRow) continue;
+      overlays.push({ kind: 'rect', x: s.x0, y: s.y + 3, w: Math.max(2, s.x1 - s.x0), h: s.h - 6, style: 'frame', frame: f.fn });
+      const text = `${f.fn}() frame ${f.size} B`;
+      const right = Math.min(s.x1, bandRight);
+      overlays.push({ kind: 'text', x: right, y: s.y - BAND / 2 + 1, text, align: 'right', small: true });
+      band.take(s.row, right - text.length * 6, right);
+      bandRight = right - text.length * 6 - 8;
+    }
+  }
+
+  pageLines(snapshot, g, firstRow, lastRow, overlays, band);
 
   for (let r = firstRow; r <= lastRow; r++) {
     const y = rowTop(g, r);
@@ -550,8 +572,11 @@ export function layout(snapshot, viewport) {
         // so that neighbouring slabs' labels never overlap.
         if (text && slab) {
           const s = snapshot.entries[p.entry].slabInfo;
-          const fit = [text, `${s.size} B: ${s.used}/${s.capacity}`].find((t) => textWidth(t) <= x1 - x0 - 4);
-          if (fit) labels.push({ kind: 'text', x: x0 + 2, y: y + BAND / 2 + 1, text: fit, small: true, style: 'muted' });
+          const fit = [text, `${s.size} B: ${s.used}/${s.capacity}`].find((t) => textWidth(t) <= x1 - x0 - 4 && band.fits(r, x0 + 2, x0 + 2 + textWidth(t)));
+          if (fit) {
+            labels.push({ kind: 'text', x: x0 + 2, y: y + BAND / 2 + 1, text: fit, small: true, style: 'muted' });
+            band.take(r, x0 + 2, x0 + 2 + textWidth(fit));
+          }
         } else if (text) labels.push({ kind: 'label', x: x0 + 3, y: y + BAND + BAR / 2, text, maxWidth: x1 - x0 - 6 });
       }
       if (slab) {
@@ -569,22 +594,6 @@ export function layout(snapshot, viewport) {
     }
     painter.flush();
   }
-
-  // Illustrative stack frames: boxes on the stack, named in the band above
-  // (right-aligned at the frame's top end, since the stack grows down).
-  let bandRight = Infinity;
-  for (const f of snapshot.frames ?? []) {
-    for (const s of segmentsOf(g, f.bottom, f.top)) {
-      if (s.row < firstRow || s.row > lastRow) continue;
-      overlays.push({ kind: 'rect', x: s.x0, y: s.y + 3, w: Math.max(2, s.x1 - s.x0), h: s.h - 6, style: 'frame', frame: f.fn });
-      const text = `${f.fn}() frame ${f.size} B`;
-      const right = Math.min(s.x1, bandRight);
-      overlays.push({ kind: 'text', x: right, y: s.y - BAND / 2 + 1, text, align: 'right', small: true });
-      bandRight = right - text.length * 6 - 8;
-    }
-  }
-
-  pageLines(snapshot, g, firstRow, lastRow, overlays);
 
   // Created heaps and arenas: a frame around each, and its name and
   // figures on a tag at its start (piece labels under a tag give way).
@@ -652,12 +661,26 @@ export function regionMarks(snapshot) {
 // Width of a small label (10.5px system-ui), estimated without a canvas.
 const textWidth = (t) => t.length * 5.9;
 
-function pageLines(snapshot, g, firstRow, lastRow, out) {
+// The band above the rows: the x ranges its texts take, per row. A text
+// fits where it keeps 4 px from every text already placed in its row.
+class Band {
+  rows = new Map();
+
+  fits(row, x0, x1) {
+    return !(this.rows.get(row) ?? []).some(([a, b]) => x0 < b + 4 && x1 > a - 4);
+  }
+
+  take(row, x0, x1) {
+    if (!this.rows.has(row)) this.rows.set(row, []);
+    this.rows.get(row).push([x0, x1]);
+  }
+}
+
+function pageLines(snapshot, g, firstRow, lastRow, out, band) {
   const growAt = new Map();
   snapshot.grows?.forEach((gr, k) => growAt.set(gr.at, { ...gr, n: k + 1 }));
   let lastX = -Infinity;
   let lastLabelX = -Infinity;
-  let labelEnd = -Infinity; // right edge of the last label in this row (estimated)
   let lastRowSeen = -1;
   const pages = snapshot.memoryBytes / PAGE_SIZE;
   const dense = PAGE_SIZE * g.ppu < 48; // pages narrower than 48 px
@@ -673,7 +696,7 @@ function pageLines(snapshot, g, firstRow, lastRow, out) {
     if (row < firstRow || row > lastRow) continue;
     const x = GUTTER + (u - row * g.rowUnits) * g.ppu;
     if (row !== lastRowSeen) {
-      lastX = lastLabelX = labelEnd = -Infinity;
+      lastX = lastLabelX = -Infinity;
       lastRowSeen = row;
     }
     const grow = growAt.get(addr);
@@ -696,22 +719,23 @@ function pageLines(snapshot, g, firstRow, lastRow, out) {
     } else {
       text = `page ${p}`;
     }
-    // Labels never overlap: a grow label too long for the room left gets
-    // its short form (▼n), or none; page labels keep 44 px apart.
-    const room = (t, right) => (right ? x - 3 - textWidth(t) : x + 3) > labelEnd + 4;
+    // Labels never overlap (the band knows what is placed): a grow label
+    // too long for the room left gets its short form (▼n), or none; page
+    // labels keep 44 px apart.
     const right = x > g.width - (grow ? 230 : 160);
+    const span = (t) => (right ? [x - 3 - textWidth(t), x] : [x, x + 3 + textWidth(t)]);
+    const room = (t) => band.fits(row, ...span(t));
+    const place = (t, style) => {
+      out.push({ kind: 'text', x: right ? x - 3 : x + 3, y: y + BAND / 2 + 1, text: t, align: right ? 'right' : 'left', style, small: true });
+      band.take(row, ...span(t));
+      lastLabelX = x;
+    };
     if (grow) {
       let t = dense ? `▼${grow.n}` : text;
-      if (!room(t, right)) t = `▼${grow.n}`;
-      if (room(t, right)) {
-        out.push({ kind: 'text', x: right ? x - 3 : x + 3, y: y + BAND / 2 + 1, text: t, align: right ? 'right' : 'left', style: 'grow', small: true });
-        lastLabelX = x;
-        labelEnd = right ? x : x + 3 + textWidth(t);
-      }
-    } else if (x - lastLabelX >= 44 && room(text, right)) {
-      out.push({ kind: 'text', x: right ? x - 3 : x + 3, y: y + BAND / 2 + 1, text, align: right ? 'right' : 'left', style: 'muted', small: true });
-      lastLabelX = x;
-      labelEnd = right ? x : x + 3 + textWidth(text);
+      if (!room(t)) t = `▼${grow.n}`;
+      if (room(t)) place(t, 'grow');
+    } else if (x - lastLabelX >= 44 && room(text)) {
+      place(text, 'muted');
     }
   }
 }

@@ -19,6 +19,7 @@ import {
   BAR, GUTTER, PITCH, addrOf, buildTrack, compressedLength, fitRowUnits, hitTest, labelOf, layout,
   locate, maxRowUnits, neighbour, partsOf, pointToAddress, segmentsOf, unitOf, zoomAt,
 } from '../../web/render.mjs';
+import { scenario } from '../../web/scenarios.mjs';
 import { entryStart } from '../../web/snapshot.mjs';
 import { FAMILY, LEGEND, STYLES } from '../../web/styles.mjs';
 import { newSession } from '../web/helpers.mjs';
@@ -210,6 +211,36 @@ test('zooming out stops when the whole memory fits in one row', async () => {
     assert.equal(g.rows, 1);
     assert.ok(g.ppu * track.units > 0.9 * g.inner, 'the one row is the map\'s width, not a sliver');
   }
+});
+
+test('texts in the band above the rows never overlap (end of memory, grows, pages, slabs, stack frames)', async () => {
+  // Small texts are ~5.9 px a character (render.mjs textWidth; frames 6).
+  const spans = (instructions) => instructions.filter((d) => d.kind === 'text' && d.small).map((d) => {
+    const w = d.text.length * 6;
+    return { y: d.y, x0: d.align === 'right' ? d.x - w : d.x, x1: d.align === 'right' ? d.x : d.x + w, text: d.text };
+  });
+  const overlaps = (list) => list.flatMap((a, i) => list.slice(i + 1)
+    .filter((b) => a.y === b.y && a.x0 < b.x1 && b.x0 < a.x1).map((b) => `"${a.text}" and "${b.text}"`));
+  const oneSlab = await newSession();
+  oneSlab.apply({ op: 'malloc', name: 'p', size: 24 }); // a slab at the end of memory
+  const stack = await newSession();
+  stack.applyAll(scenario('stack').steps);
+  const sessions = { oneSlab, sample: await sampleSession(), stack };
+  let checked = 0;
+  for (const [name, s] of Object.entries(sessions)) {
+    const snap = s.snapshot();
+    for (const compress of [false, true]) {
+      for (const width of [560, 720, 900, 1200]) {
+        const track = buildTrack(snap, compress);
+        const { instructions } = layout(snap, view({ width, height: 480, rowUnits: fitRowUnits(track, 480), compress }));
+        const texts = spans(instructions);
+        assert.deepEqual(overlaps(texts), [], `${name}, ${width} px${compress ? ', compressed' : ''}`);
+        assert.ok(texts.some((x) => x.text.startsWith('end of memory')), `${name}, ${width} px: the end of memory is labelled`);
+        checked += texts.length;
+      }
+    }
+  }
+  assert.ok(checked > 50, `${checked} texts checked`);
 });
 
 test('fit: the whole memory fits the height', async () => {
