@@ -437,3 +437,18 @@ test('no stale text: a read follows its block, a click outside the heap clears t
   assert.equal(await text('#read-result'), '');
   assert.equal(await text('#target'), 'none: click one');
 });
+
+test('the byte-count fields show six digits whole', { skip, timeout: 60000 }, async (t) => {
+  const page = await openPage(t);
+  await page.fill('#form-arena input[name=chunk]', '200000');
+  const fields = await page.evaluate(() => ['#form-heap input[name=bytes]', '#form-arena input[name=chunk]'].map((sel) => {
+    const i = document.querySelector(sel);
+    const close = i.nextElementSibling.getBoundingClientRect(); // the C text after it: "), …)" or ")"
+    return { sel, value: i.value, over: i.scrollWidth - i.clientWidth, sameLine: Math.abs(close.top - i.getBoundingClientRect().top) < 8 };
+  }));
+  assert.deepEqual(fields.map((f) => f.value), ['16384', '200000']);
+  for (const f of fields) {
+    assert.ok(f.over <= 0, `${f.sel}: "${f.value}" is ${f.over}px wider than the field`);
+    assert.ok(f.sameLine, `${f.sel}: the C call stays on one line`);
+  }
+});
