@@ -60,7 +60,7 @@ function freeRows(snap) {
   }
   const blockBytes = s.freeBytes - objectBytes;
   return [
-    ['free', `${s.freeBytes} B: blocks + slab objects`, 'freeBytes', s.freeBytes],
+    ['free (blocks + objects)', `${s.freeBytes} B`, 'freeBytes', s.freeBytes],
     ['· in free blocks', `${blockBytes} B in ${plural(s.freeBlocks, 'block')}`, 'freeBlockBytes', blockBytes],
     ['· in free slab objects', `${objectBytes} B in ${plural(objects, 'object')}`, 'freeObjectBytes', objectBytes],
     ['largest free block', `${s.largestFree} B`, 'largestFree', s.largestFree],
@@ -79,7 +79,7 @@ function growRows(snap) {
   if (grows.length === s.growCount && pages === s.pagesGrown) return [heapRow('memory.grow')];
   return [
     ['memory.grow (all)', `${grows.length} (${plural(pages, 'page')})`, 'memoryGrows', grows.length],
-    heapRow('memory.grow (default heap)'),
+    heapRow('· by the default heap'),
   ];
 }
 

@@ -406,7 +406,7 @@ test('the memory.grow stat counts every grow the map marks, arenas\' too', async
   const rows = statsOf(snap);
   assert.deepEqual(rows.memoryGrows, { label: 'memory.grow (all)', text: '3 (7 pages)', value: 3 });
   // The default heap's own figure (lm_stats) stays, labelled as such.
-  assert.deepEqual(rows.growCount, { label: 'memory.grow (default heap)', text: '0 (0 pages)', value: 0 });
+  assert.deepEqual(rows.growCount, { label: '· by the default heap', text: '0 (0 pages)', value: 0 });
 
   // The per-frame arena scenario: 4 markers, 2 of them the default heap's.
   const f = await newSession();

@@ -386,6 +386,7 @@ test('the stats table splits free memory into free blocks and free slab objects,
   const objectBytes = freeObjects.reduce((n, e) => n + e.size, 0);
   assert.equal(rows.freeBytes.value, stats.freeBytes);
   assert.equal(rows.freeBytes.value, blockBytes + objectBytes);
+  assert.deepEqual([rows.freeBytes.label, rows.freeBytes.text], ['free (blocks + objects)', `${stats.freeBytes} B`]);
   assert.deepEqual(rows.freeBlockBytes, { label: '· in free blocks', text: `${blockBytes} B in 1 block`, value: blockBytes });
   assert.deepEqual(rows.freeObjectBytes, { label: '· in free slab objects', text: `${objectBytes} B in 124 objects`, value: objectBytes });
   // The one free block is the largest: the figures agree.
