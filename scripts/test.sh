@@ -122,26 +122,33 @@ if [[ " ${presets[*]} " == *" native "* ]] && [ "${LM_VALGRIND:-1}" != 0 ]; then
   [ "$rc" -eq 0 ] || exit "$rc"
 fi
 
-# A short libFuzzer run (tests/fuzz/run.sh: clang-19, ASan + UBSan, seeds
-# from bench/traces; it builds build/fuzz itself). Counted as one test.
-# LM_FUZZ_SECONDS sets its length (default 25); 0 skips it.
-fuzz_seconds=${LM_FUZZ_SECONDS:-25}
+# Short libFuzzer runs (tests/fuzz/run.sh: clang-19, ASan + UBSan, seeds
+# from bench/traces; it builds build/fuzz itself): fuzz_heap (valid call
+# sequences) and fuzz_misuse (bad pointers and writes, which the release
+# library must report or survive; its saved reproducers are replayed
+# first). Each counts as one test. LM_FUZZ_SECONDS sets each one's length
+# (default 15); 0 skips them.
+fuzz_seconds=${LM_FUZZ_SECONDS:-15}
 if [[ " ${presets[*]} " == *" native"* ]] && [ "$fuzz_seconds" != 0 ]; then
-  begin "fuzz smoke: tests/fuzz/run.sh $fuzz_seconds"
-  set +e
-  bash tests/fuzz/run.sh "$fuzz_seconds" 2>&1 | tee "$log" |
-    grep -E '^(INFO: seed corpus|Done|stat::|==[0-9]+==|SUMMARY|artifact_prefix|Test unit written)'
-  rc=${PIPESTATUS[0]}
-  set -e
-  if [ "$rc" -eq 0 ]; then
-    fuzz_result="1 passed, 0 failed ($(grep -Eo 'Done [0-9]+ runs' "$log" | tail -n 1))"
-    passed=$((passed + 1))
-  else
-    fuzz_result="0 passed, 1 failed"
-    failed=$((failed + 1))
-    tail -n 60 "$log"
-    exit "$rc"
-  fi
+  for target in fuzz_heap fuzz_misuse; do
+    begin "fuzz smoke: LM_FUZZ_TARGET=$target tests/fuzz/run.sh $fuzz_seconds"
+    set +e
+    LM_FUZZ_TARGET=$target bash tests/fuzz/run.sh "$fuzz_seconds" 2>&1 | tee "$log" |
+      grep -E '^(run.sh:|INFO: seed corpus|Done|stat::|==[0-9]+==|SUMMARY|artifact_prefix|Test unit written)'
+    rc=${PIPESTATUS[0]}
+    set -e
+    if [ "$rc" -eq 0 ]; then
+      fuzz_ok=$((${fuzz_ok:-0} + 1))
+      fuzz_runs="${fuzz_runs:+$fuzz_runs, }$target $(grep -Eo 'Done [0-9]+ runs' "$log" | tail -n 1)"
+      fuzz_result="$fuzz_ok passed, 0 failed ($fuzz_runs)"
+      passed=$((passed + 1))
+    else
+      fuzz_result="${fuzz_ok:-0} passed, 1 failed ($target)"
+      failed=$((failed + 1))
+      tail -n 60 "$log"
+      exit "$rc"
+    fi
+  done
 fi
 
 mapfile -t js_tests < <(find tests/js -name '*.test.mjs' -type f 2>/dev/null | sort)
