@@ -55,7 +55,23 @@ export async function gunzip(bytes) {
 /** Bytes of a trace file, gzip or plain, parsed (see parseTrace). */
 export async function loadTrace(bytes, options = {}) {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  return parseTrace(isGzip(b) ? await gunzip(b) : b, options);
+  if (!isGzip(b)) return parseTrace(b, options);
+  let plain;
+  try {
+    plain = await gunzip(b);
+  } catch {
+    // The stream's own message says nothing useful ("Failed to fetch" in Chromium).
+    throw new TraceError('the file starts like gzip but does not decompress: it is damaged or cut short');
+  }
+  return parseTrace(plain, options);
+}
+
+// A line of the file as an error message quotes it: at most QUOTE_MAX
+// characters, control characters (a binary file's) shown as U+FFFD.
+const QUOTE_MAX = 60;
+function quote(text) {
+  const clean = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\ufffd');
+  return `"${clean.length > QUOTE_MAX ? `${clean.slice(0, QUOTE_MAX)}…` : clean}"`;
 }
 
 // Growable typed columns for the operations.
@@ -122,6 +138,11 @@ class Lines {
     return new TextDecoder().decode(this.b.subarray(this.start, this.end));
   }
 
+  /** The line as an error message quotes it (shortened). */
+  quoted() {
+    return quote(new TextDecoder().decode(this.b.subarray(this.start, Math.min(this.end, this.start + 4 * QUOTE_MAX))));
+  }
+
   blank() {
     for (let i = this.start; i < this.end; i++) if (this.b[i] !== 32 && this.b[i] !== 9) return false;
     return true;
@@ -176,14 +197,16 @@ export function parseTrace(input, { name } = {}) {
     }
     const first = L.text().trim();
     if (/^lmtrace\b/.test(first)) return parseLmtrace(L, first, comments, nameOf(name));
-    return parseCsapp(L, comments, nameOf(name));
+    if (/^([0-9]|[arf][ \t])/.test(first)) return parseCsapp(L, comments, nameOf(name));
+    throw new TraceError(`not a trace: ${L.quoted()} is neither an lmtrace v1 header ("lmtrace v1 ids <N> ops <M>") `
+      + 'nor a CS:APP line ("a <id> <bytes>", "r <id> <bytes>", "f <id>" or a header number)', L.line);
   }
   throw new TraceError('the file is empty: no operations');
 }
 
 function parseLmtrace(L, header, comments, name) {
   const m = /^lmtrace v1 ids (\d+) ops (\d+)$/.exec(header.replace(/\s+/g, ' '));
-  if (!m) throw new TraceError(`bad header "${header}": expected "lmtrace v1 ids <N> ops <M>"`, L.line);
+  if (!m) throw new TraceError(`bad header ${quote(header)}: expected "lmtrace v1 ids <N> ops <M>"`, L.line);
   const ids = Number(m[1]);
   const count = Number(m[2]);
   if (ids > 2 ** 28) throw new TraceError(`ids ${ids} is too large`, L.line);
@@ -198,25 +221,25 @@ function parseLmtrace(L, header, comments, name) {
     const op = b[L.start];
     if (!OPS.has(op) || (L.end > L.start + 1 && b[L.start + 1] !== 32)) {
       if (L.blank()) continue;
-      throw new TraceError(`unknown operation "${L.text()}" (expected a, c, m, r or f)`, L.line);
+      throw new TraceError(`unknown operation ${L.quoted()} (expected a, c, m, r or f)`, L.line);
     }
     L.at = L.start + 1;
     const id = L.number();
-    if (id < 0) throw new TraceError(`"${L.text()}": the id must be a number`, L.line);
+    if (id < 0) throw new TraceError(`${L.quoted()}: the id must be a number`, L.line);
     if (id >= ids) throw new TraceError(`id ${id} is not below the header's ids ${ids}`, L.line);
     let size = 0;
     let align = 0;
     if (op === 109) {
       align = L.number();
       if (align < 1 || align > 2 ** 31 || (align & (align - 1)) !== 0) {
-        throw new TraceError(`"${L.text()}": the alignment must be a power of two`, L.line);
+        throw new TraceError(`${L.quoted()}: the alignment must be a power of two`, L.line);
       }
     }
     if (op !== 102) {
       size = L.number();
-      if (size < 0 || size > MAX_U32) throw new TraceError(`"${L.text()}": the size must be a number below 2^32`, L.line);
+      if (size < 0 || size > MAX_U32) throw new TraceError(`${L.quoted()}: the size must be a number below 2^32`, L.line);
     }
-    if (!L.atEnd()) throw new TraceError(`"${L.text()}": unexpected text after the operation`, L.line);
+    if (!L.atEnd()) throw new TraceError(`${L.quoted()}: unexpected text after the operation`, L.line);
     if (op === 114 || op === 102) {
       if (!live[id]) throw new TraceError(`${String.fromCharCode(op)} of id ${id}, which is not live`, L.line);
       if (op === 102) live[id] = 0;
@@ -258,17 +281,17 @@ function parseCsapp(L, comments, name) {
     }
     const op = b[L.start];
     if (!(op === 97 || op === 114 || op === 102) || (L.end > L.start + 1 && b[L.start + 1] !== 32)) {
-      throw new TraceError(`unknown operation "${L.text()}" (a CS:APP trace has a, r and f)`, L.line);
+      throw new TraceError(`unknown operation ${L.quoted()} (a CS:APP trace has a, r and f)`, L.line);
     }
     L.at = L.start + 1;
     const id = L.number();
-    if (id < 0 || id >= 2 ** 28) throw new TraceError(`"${L.text()}": the id must be a number`, L.line);
+    if (id < 0 || id >= 2 ** 28) throw new TraceError(`${L.quoted()}: the id must be a number`, L.line);
     let size = 0;
     if (op !== 102) {
       size = L.number();
-      if (size < 0 || size > MAX_U32) throw new TraceError(`"${L.text()}": the size must be a number below 2^32`, L.line);
+      if (size < 0 || size > MAX_U32) throw new TraceError(`${L.quoted()}: the size must be a number below 2^32`, L.line);
     }
-    if (!L.atEnd()) throw new TraceError(`"${L.text()}": unexpected text after the operation`, L.line);
+    if (!L.atEnd()) throw new TraceError(`${L.quoted()}: unexpected text after the operation`, L.line);
     if (id >= live.length) {
       const bigger = new Uint8Array(Math.max(id + 1, live.length * 2));
       bigger.set(live);

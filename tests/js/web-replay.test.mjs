@@ -66,6 +66,31 @@ test('lmtrace v1: violations are errors with their line number', () => {
   for (const [text, re] of bad) assert.throws(() => parseTrace(text), (e) => e instanceof TraceError && re.test(e.message), text);
 });
 
+test('a file that is not a trace: the error says so, with its line, quoted short; damaged gzip likewise', async () => {
+  const refused = (text) => {
+    try {
+      parseTrace(text);
+    } catch (e) {
+      assert.ok(e instanceof TraceError, String(e));
+      return e;
+    }
+    assert.fail(`parsed: ${JSON.stringify(text).slice(0, 40)}`);
+  };
+  const junk = refused('# notes\nhello world\nmore\n');
+  assert.equal(junk.line, 2);
+  assert.match(junk.message, /^line 2: not a trace: "hello world" is neither an lmtrace v1 header .* nor a CS:APP line/);
+  // A binary file: its first "line" is quoted in at most 60 characters, without control characters.
+  const binary = refused(`\x89PNG\r\n\x1a\n\x00\x00${'\x01x'.repeat(5000)}`);
+  assert.equal(binary.line, 1);
+  const quoted = /"([^"]*)"/.exec(binary.message)[1];
+  assert.ok(quoted.length <= 61, `quoted ${quoted.length} characters`);
+  assert.doesNotMatch(binary.message, /[\x00-\x08\x0b-\x1f]/);
+  assert.ok(binary.message.length < 300, 'the message stays short');
+  assert.match(refused('').message, /the file is empty/);
+  // Gzip magic, then garbage: a TraceError that says what is wrong (not the stream's message).
+  await assert.rejects(loadTrace(Uint8Array.from([0x1f, 0x8b, 1, 2, 3, 4])), (e) => e instanceof TraceError && /gzip .*does not decompress/.test(e.message));
+});
+
 test('CS:APP: with and without the four-number header; lenient realloc', () => {
   const withHeader = parseTrace('20000\n4\n6\n1\na 0 512\na 1 128\nr 0 640\nf 1\na 3 16\nf 0\n', { name: 'short1.rep' });
   assert.equal(withHeader.format, 'csapp');
