@@ -35,6 +35,8 @@ import { LEGEND, STYLES } from './styles.mjs';
 
 const $ = (id) => document.getElementById(id);
 const statusEl = $('status');
+const messageEl = $('message');
+const messageTextEl = $('message-text');
 const traceSelectEl = $('trace-select');
 const fileInputEl = $('file-input');
 const playEl = $('play');
@@ -90,6 +92,7 @@ const state = {
   decodeMs: 0, // cost of the last snapshot decode (throttles views while playing)
   lastDetailAt: 0,
   generation: 0, // bumped per opened trace: late replies of an old one are ignored
+  opening: 0, // bumped per trace asked for: only the latest may replace the one shown
   errors: [],
 };
 
@@ -102,10 +105,27 @@ const mapView = new MapView({
 
 // --- status --------------------------------------------------------------------
 
+// The status line (top bar) says what is happening; it may be cut short.
+// An error, or a warning the user must read, also goes to the message
+// strip under the timeline, whole, until it is closed or a trace is opened.
 function say(text, error = false) {
   statusEl.textContent = text;
+  statusEl.title = text;
   statusEl.classList.toggle('error', error);
-  if (error) state.errors.push(text);
+  if (error) {
+    state.errors.push(text);
+    warn(text);
+  }
+}
+
+function warn(text) {
+  messageTextEl.textContent = text;
+  messageEl.hidden = false;
+}
+
+function closeMessage() {
+  messageEl.hidden = true;
+  messageTextEl.textContent = '';
 }
 
 const fmt = (n) => Number(n).toLocaleString('en-US');
@@ -126,28 +146,22 @@ function traceSource(name) {
 // Sends the trace to a worker: bytes are copied per worker (each transfers its own).
 const forWorker = (source) => (source.bytes ? { bytes: source.bytes.slice(), name: source.name } : source);
 
-/** Opens a trace (bundled, a user's file, or a shared link's text) at `step`. */
+/** Opens a trace (bundled, a user's file, or a shared link's text) at `step`.
+ * The trace shown stays until the new one has been read: a file that is
+ * not a trace changes nothing but the message. */
 async function openSource(source, { step = 0 } = {}) {
   pause();
-  const gen = ++state.generation;
-  say(`loading ${source.name}…`);
-  if (source.bundled) traceSelectEl.value = source.name;
-  else addUserOption(source.label ?? source.name);
-  state.source = source;
-  state.snap = null;
-  state.view = null;
-  state.diff = null;
-  diffSummaryEl.replaceChildren();
-  state.heap?.terminate();
-  for (const c of state.compare ?? []) c.client.terminate();
-  state.compare = null;
-  compareMapsEl.replaceChildren();
+  const ticket = ++state.opening;
+  const label = source.label ?? source.name;
+  say(`loading ${label}…`);
+  let gen = -1; // this trace's generation, once it is the one shown
   const heap = ReplayClient.create(WORKER);
-  heap.onFailure = (e) => say(`replay worker: ${e.message}`, true);
+  heap.onFailure = (e) => {
+    if (gen === state.generation) say(`replay worker: ${e.message}`, true);
+  };
   heap.onFigures = (f) => {
     if (gen === state.generation) onHeapFigures(f);
   };
-  state.heap = heap;
   const t0 = performance.now();
   let opened;
   try {
@@ -156,13 +170,31 @@ async function openSource(source, { step = 0 } = {}) {
       forWorker(source), { budgetBytes: 160 * 2 ** 20 },
     );
   } catch (e) {
-    // Not a trace (or not one we can read): say where, keep nothing half open.
     heap.terminate();
-    if (state.heap === heap) state.heap = null;
-    state.count = 0;
-    throw new Error(`${source.label ?? source.name}: ${e.message}`);
+    if (ticket !== state.opening) return; // another trace was asked for since
+    showSource(state.source); // the list names the trace shown again
+    const kept = state.source ? ` (${state.source.label ?? state.source.name} stays open)` : '';
+    throw new Error(`cannot open ${label}: ${e.message}${kept}`);
   }
-  if (gen !== state.generation) return;
+  if (ticket !== state.opening) {
+    heap.terminate();
+    return;
+  }
+  // The new trace replaces the old one.
+  pause();
+  gen = ++state.generation;
+  closeMessage();
+  state.heap?.terminate();
+  for (const c of state.compare ?? []) c.client.terminate();
+  state.compare = null;
+  compareMapsEl.replaceChildren();
+  state.source = source;
+  showSource(source);
+  state.snap = null;
+  state.view = null;
+  state.diff = null;
+  diffSummaryEl.replaceChildren();
+  state.heap = heap;
   state.count = opened.info.count;
   scrubEl.max = String(state.count);
   stepInputEl.max = String(state.count);
@@ -681,6 +713,13 @@ async function openFile(file) {
   await openSource({ bytes, name: name.replace(/\.(trace|rep|txt)$/i, ''), label: name });
 }
 
+/** The trace list shows `source` (a user's file: its own entry). */
+function showSource(source) {
+  if (!source) return;
+  if (source.bundled) traceSelectEl.value = source.name;
+  else addUserOption(source.label ?? source.name);
+}
+
 function addUserOption(name) {
   let o = traceSelectEl.querySelector('option[data-user]');
   if (!o) {
@@ -738,7 +777,12 @@ function wire() {
   $('zoom-out').addEventListener('click', () => mapView.zoom(2));
   $('zoom-fit').addEventListener('click', () => mapView.fit());
   $('compress').addEventListener('change', (ev) => mapView.setCompress(ev.target.checked));
+  $('message-close').addEventListener('click', closeMessage);
   window.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape' && !messageEl.hidden) {
+      closeMessage();
+      return;
+    }
     if (ev.target.closest?.('input, select, textarea, button, canvas#map')) return;
     if (ev.key === ' ') {
       ev.preventDefault();

@@ -216,6 +216,60 @@ test('a CS:APP malloc-lab file opened from disk is replayed', { skip, timeout: 6
   await shot(page, 'replay-csapp.png');
 });
 
+// The message strip: shown, inside the window, and its text not cut (no
+// overflow either way). Returns its text.
+async function wholeMessage(page) {
+  await page.waitForFunction(() => !document.querySelector('#message').hidden);
+  const m = await R(page, () => {
+    const box = document.querySelector('#message').getBoundingClientRect();
+    const p = document.querySelector('#message-text');
+    return {
+      text: p.textContent, inside: box.top >= 0 && box.left >= 0 && box.right <= innerWidth && box.bottom <= innerHeight,
+      cut: p.scrollWidth > p.clientWidth + 1 || p.scrollHeight > p.clientHeight + 1,
+    };
+  });
+  assert.ok(m.inside, `the message is inside the window: ${m.text}`);
+  assert.ok(!m.cut, `the message is not cut: ${m.text}`);
+  return m.text;
+}
+
+test('a file that is not a trace, or empty, changes nothing: the message names it and its line; the trace shown stays usable', { skip, timeout: 90000 }, async (t) => {
+  const page = await openReplay(t, '#trace=perl-wordfreq&step=100');
+  const selected = () => page.locator('#trace-select').evaluate((s) => s.selectedOptions[0].textContent);
+  const before = { count: await R(page, () => window.__replay.count), option: await selected(), map: await shown(page) };
+  assert.equal(before.count, 173577);
+  await page.setInputFiles('#file-input', { name: 'junk.txt', mimeType: 'text/plain', buffer: Buffer.from('hello world\nthis is not a trace\n') });
+  const text = await wholeMessage(page);
+  assert.match(text, /junk\.txt: line 1: not a trace: "hello world"/);
+  assert.match(text, /perl-wordfreq stays open/);
+  await shot(page, 'replay-not-a-trace.png');
+  assert.equal(await selected(), before.option, 'the list still names the trace shown');
+  assert.equal(await page.locator('#trace-select option[data-user]').count(), 0, 'no entry for the refused file');
+  assert.equal(await R(page, () => window.__replay.count), before.count);
+  assert.deepEqual(await shown(page), before.map);
+  // Every control still works on it.
+  await page.click('#step-fwd');
+  await page.waitForFunction(() => window.__replay.step === 101);
+  await R(page, () => window.__replay.play(Infinity));
+  await page.waitForFunction(() => window.__replay.step > 1000);
+  await R(page, () => window.__replay.pause());
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  assert.equal(download.suggestedFilename(), 'perl-wordfreq.trace');
+  assert.match((await import('node:fs')).readFileSync(await download.path(), 'utf8'), /^lmtrace v1 ids \d+ ops 173577\n/);
+  // Escape closes the message.
+  await page.keyboard.press('Escape');
+  assert.equal(await page.locator('#message').isHidden(), true);
+
+  // A user's file open, then an empty one: the user's file stays, and its entry.
+  await page.setInputFiles('#file-input', { name: 'tiny.trace', mimeType: 'text/plain', buffer: Buffer.from('lmtrace v1 ids 1 ops 2\na 0 10\nf 0\n') });
+  await page.waitForFunction(() => window.__replay.count === 2);
+  await page.setInputFiles('#file-input', { name: 'empty.trace', mimeType: 'text/plain', buffer: Buffer.alloc(0) });
+  assert.match(await wholeMessage(page), /cannot open empty\.trace: the file is empty.*tiny\.trace stays open/);
+  assert.equal(await selected(), 'your file: tiny.trace');
+  assert.equal(await R(page, () => window.__replay.goto(2)), 2);
+  await R(page, () => { window.__replay.state.errors.length = 0; });
+});
+
 test('a share link reproduces a user trace at its step; Export gives the trace back', { skip, timeout: 60000 }, async (t) => {
   const text = 'lmtrace v1 ids 4 ops 8\na 0 100\na 1 3000\nc 2 64\nf 0\nr 1 9000\nm 3 256 100\nf 2\na 0 24\n';
   const page = await openReplay(t);
