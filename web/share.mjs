@@ -29,6 +29,8 @@ export function toBase64Url(bytes) {
 
 export function fromBase64Url(text) {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new ShareError('the link is damaged: it has characters base64url does not use');
+  // A length of 4k + 1 is no base64 at all: a character was lost or added.
+  if (text.length % 4 === 1) throw new ShareError('the link is damaged: it was cut short or a character was added (its length cannot be base64url)');
   const s = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
@@ -49,14 +51,18 @@ export async function encodeShare(scenario) {
   return packed;
 }
 
-/** The scenario object a hash value encodes; ShareError when it is damaged. */
+/** The scenario object a hash value encodes; ShareError when it is
+ * damaged. Its messages are for the user (the page shows them as they
+ * are): what is wrong with the link, never the decompressor's own words
+ * ("Failed to fetch" in Chromium, "invalid stored block lengths" in Node). */
 export async function decodeShare(packed) {
+  if (!packed) throw new ShareError('the link is damaged: its data is missing');
+  const bytes = fromBase64Url(packed);
   let json;
   try {
-    json = new TextDecoder().decode(await pipe(fromBase64Url(packed), new DecompressionStream('deflate-raw')));
-  } catch (e) {
-    if (e instanceof ShareError) throw e;
-    throw new ShareError(`the link is damaged: ${e.message}`);
+    json = new TextDecoder().decode(await pipe(bytes, new DecompressionStream('deflate-raw')));
+  } catch {
+    throw new ShareError('the link is damaged: its data does not decompress (it was cut short or changed; ask for the link again)');
   }
   let value;
   try {
@@ -64,7 +70,8 @@ export async function decodeShare(packed) {
   } catch {
     throw new ShareError('the link is damaged: its content is not JSON');
   }
-  if (!value || value.v !== VERSION) throw new ShareError(`the link was made by another version of the page (v${value?.v})`);
+  if (!value || typeof value !== 'object') throw new ShareError('the link is damaged: it holds no scenario');
+  if (value.v !== VERSION) throw new ShareError(`the link was made by another version of the page (v${value.v}; this page reads v${VERSION})`);
   return value;
 }
 

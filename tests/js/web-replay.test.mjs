@@ -203,6 +203,21 @@ test('share links round-trip a trace and playground steps; damage and size are r
   assert.deepEqual([...parseHash('#trace=sqlite&step=12&flag')], [['trace', 'sqlite'], ['step', '12'], ['flag', '']]);
 });
 
+test('a damaged link is refused in the user\'s words, not the decompressor\'s', async () => {
+  const packed = await encodeShare({ kind: 'trace', name: 'mine', text: 'lmtrace v1 ids 1 ops 1\na 0 10\n' });
+  const damaged = ['garbage', packed.slice(0, -5), `${packed.slice(0, 8)}AAAA${packed.slice(12)}`, `${packed}x`, 'abcde', '', 'A!b'];
+  for (const link of damaged) {
+    await assert.rejects(decodeShare(link), (e) => {
+      assert.ok(e instanceof ShareError, `${link}: ${e}`);
+      assert.match(e.message, /^the link is damaged: (its data does not decompress|it was cut short|it has characters|its data is missing|its content is not JSON)/, link);
+      // Nothing of the stream's own message ("Failed to fetch" in Chromium, zlib's words in Node).
+      assert.doesNotMatch(e.message, /fetch|invalid|unexpected|stored|header check|end of file|character$/i, link);
+      return true;
+    });
+  }
+  await assert.rejects(decodeShare(await encodeShare({ kind: 'trace', v: 7 })), /made by another version of the page \(v7; this page reads v1\)/);
+});
+
 // --- snapshots --------------------------------------------------------------------
 
 test('snapshot store: due steps, nearest snapshot, thinning within the budget', () => {
