@@ -844,20 +844,51 @@ async function start() {
     o.title = t.title;
     traceSelectEl.append(o);
   }
+  // What the link asks for. A link the page cannot follow (damaged, made
+  // for the playground, naming no bundled trace) says why in the message
+  // strip, and the default trace opens instead, at step 0.
   const hash = parseHash(location.hash);
   const step = Number(hash.get('step') ?? 0) || 0;
   if (hash.get('view') === 'compare') await selectTab('compare');
+  let problem = null;
   if (hash.has('t')) {
-    const sc = await decodeShare(hash.get('t'));
-    if (sc.kind !== 'trace') throw new ShareError('this link is for the playground, not the replay page');
-    await openSource({ text: sc.text, name: sc.name, label: `${sc.name} (from the link)` }, { step });
-    return;
+    try {
+      await openLinkTrace(hash.get('t'), step);
+      return;
+    } catch (e) {
+      problem = e.message;
+    }
+  } else if (hash.has('trace')) {
+    const name = decodeOr(hash.get('trace'));
+    const src = traceSource(name);
+    if (src) {
+      await openSource(src, { step });
+      return;
+    }
+    problem = `the link asks for the trace "${name}", which is not one of the bundled traces (${state.traces.map((t) => t.name).join(', ')})`;
   }
-  const name = hash.get('trace') ? decodeURIComponent(hash.get('trace')) : DEFAULT_TRACE;
-  const src = traceSource(name) ?? traceSource(state.traces[0]?.name);
+  const src = traceSource(DEFAULT_TRACE) ?? traceSource(state.traces[0]?.name);
   if (!src) throw new Error('no bundled trace: build them with node web/build.mjs');
-  await openSource(src, { step });
+  await openSource(src, { step: problem ? 0 : step });
+  if (problem) say(`${problem}. Showing ${src.name}, the default trace, instead.`, true);
 }
+
+// A trace carried in the link itself (#t=...: share.mjs).
+async function openLinkTrace(packed, step) {
+  const sc = await decodeShare(packed);
+  if (sc.kind !== 'trace') throw new ShareError('this link is for the playground (index.html), not the replay page');
+  if (typeof sc.text !== 'string') throw new ShareError('the link is damaged: it holds no trace');
+  const name = typeof sc.name === 'string' && sc.name ? sc.name : 'linked';
+  await openSource({ text: sc.text, name, label: `${name} (from the link)` }, { step });
+}
+
+const decodeOr = (text) => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+};
 
 const ready = start().catch((e) => {
   say(`error: ${e.message}`, true);

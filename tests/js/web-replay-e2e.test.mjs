@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
+import { encodeShare } from '../../web/share.mjs';
 import { browserSuite } from '../web/helpers.mjs';
 import {
   ensureWebBuild, harnessProblems, nodeLmalloc, opsOf, prefixFile, runHarness, traceFile,
@@ -291,6 +292,34 @@ test('a share link reproduces a user trace at its step; Export gives the trace b
   const bundled = await openReplay(t, '#trace=sqlite&step=5000&view=compare');
   assert.equal(await R(bundled, () => window.__replay.step), 5000);
   assert.equal(await bundled.locator('#tab-compare').getAttribute('aria-selected'), 'true');
+});
+
+test('a link the page cannot follow says why and opens the default trace: damaged, for the playground, an unknown trace', { skip, timeout: 90000 }, async (t) => {
+  const names = (await (await fetch(`${suite.url}build/web/traces/index.json`)).json()).map((x) => x.name);
+  const playground = `s=${await encodeShare({ kind: 'steps', steps: [] })}`;
+  const broken = `t=${await encodeShare({ kind: 'trace', name: 'mine', text: 'lmtrace v1 ids 1 ops 1\nf 0\n' })}`;
+  const cases = [
+    ['#t=garbage&step=7', /^the link is damaged: its data does not decompress .*\. Showing perl-wordfreq, the default trace, instead\.$/],
+    [`#${playground.replace(/^s=/, 't=')}`, /this link is for the playground \(index\.html\), not the replay page\. Showing perl-wordfreq/],
+    [`#${broken}&step=3`, /cannot open mine \(from the link\): line 2: f of id 0, which is not live\. Showing perl-wordfreq/],
+    ['#trace=nope&step=5', new RegExp(`the link asks for the trace "nope", which is not one of the bundled traces \\(${names.join(', ')}\\)\\. Showing perl-wordfreq, the default trace, instead\\.$`)],
+  ];
+  for (const [hash, re] of cases) {
+    // suite.open fails the test on any page error (the damaged link's was uncaught).
+    const page = await openReplay(t, hash);
+    assert.match(await wholeMessage(page), re, hash);
+    assert.equal(await R(page, () => window.__replay.state.source.name), 'perl-wordfreq', hash);
+    assert.equal(await R(page, () => window.__replay.step), 0, `${hash}: the default trace from its start`);
+    assert.equal(await page.locator('#trace-select').inputValue(), 'perl-wordfreq');
+    await page.click('#step-fwd');
+    await page.waitForFunction(() => window.__replay.step === 1);
+    if (hash.startsWith('#t=garbage')) await shot(page, 'replay-damaged-link.png');
+    await R(page, () => { window.__replay.state.errors.length = 0; });
+  }
+  // The playground reads the same links (#s=): its message is as clear.
+  const page = await suite.open(t, '#s=garbage');
+  await page.waitForFunction(() => document.querySelector('#status').classList.contains('error'));
+  assert.match(await page.locator('#status').textContent(), /^error: the link is damaged: its data does not decompress/);
 });
 
 test('the playground exports its steps as a trace and opens them in the replay page', { skip, timeout: 60000 }, async (t) => {
