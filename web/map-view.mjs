@@ -60,11 +60,17 @@ export class MapView {
     new ResizeObserver(() => this.invalidate()).observe(wrapEl);
   }
 
-  /** Shows a new snapshot; the selection follows its address. */
-  setSnapshot(snap) {
+  /** Shows a new snapshot; the selection follows its address. null: no
+   * map, and `note` says why (written in its place). */
+  setSnapshot(snap, note = '') {
     this.snap = snap;
+    this.note = snap ? '' : note;
     this.hover = -1;
-    if (this.selectedAt >= 0) {
+    if (!snap) {
+      this.geometry = null;
+      this.selected = -1;
+      this.statusEl.textContent = this.note;
+    } else if (this.selectedAt >= 0) {
       const i = entryAt(snap, this.selectedAt);
       this.selected = i;
       if (i >= 0) this.selectedAt = entryStart(snap.entries[i]);
@@ -109,6 +115,10 @@ export class MapView {
         frames: this.lastDraw.frames + 1, instructions: instructions.length + extra.length,
         overlays: extra.length, ms: performance.now() - t0, step: snap.step,
       };
+    } else if (this.note) {
+      const m = prepareCanvas(this.mapEl, this.#cache);
+      draw(m.ctx, [{ kind: 'text', x: m.w / 2, y: m.h / 2, text: this.note, align: 'center' }], m.patterns);
+      this.lastDraw = { frames: this.lastDraw.frames + 1, instructions: 1, overlays: 0, ms: 0, step: null, note: this.note };
     }
     for (const resolve of this.#waiters.splice(0)) resolve(this.lastDraw);
   }

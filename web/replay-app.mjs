@@ -28,7 +28,8 @@ import { MapView, prepareCanvas } from './map-view.mjs';
 import { fillDetails, fillStats } from './panels.mjs';
 import { ReplayClient } from './replay-client.mjs';
 import {
-  SHADES, compareChartLayout, compareRows, compareStyle, diffOverlays, occupancyLayout, replaySnapshot, timelineLayout,
+  SHADES, compareChartLayout, compareRows, compareStyle, diffOverlays, occupancyLayout, replaySnapshot, sharedStep,
+  timelineLayout,
 } from './replay-view.mjs';
 import { ShareError, decodeShare, encodeShare, parseHash } from './share.mjs';
 import { LEGEND, STYLES } from './styles.mjs';
@@ -91,6 +92,7 @@ const state = {
   diff: null,
   decodeMs: 0, // cost of the last snapshot decode (throttles views while playing)
   lastDetailAt: 0,
+  tooLarge: null, // { step, memoryBytes, limit }: the last detail view had no map (memory too large)
   generation: 0, // bumped per opened trace: late replies of an old one are ignored
   opening: 0, // bumped per trace asked for: only the latest may replace the one shown
   errors: [],
@@ -193,6 +195,7 @@ async function openSource(source, { step = 0 } = {}) {
   state.snap = null;
   state.view = null;
   state.diff = null;
+  state.tooLarge = null;
   diffSummaryEl.replaceChildren();
   state.heap = heap;
   state.count = opened.info.count;
@@ -238,16 +241,20 @@ function move(step, { detail = true } = {}) {
   state.target = clampStep(step);
   const gen = state.generation;
   const jobs = [];
+  // A move that failed in a worker is reported; the next one may go.
+  const failed = (label) => (e) => {
+    if (gen === state.generation) say(`${label} cannot show step ${fmt(state.target)}: ${e.message}`, true);
+  };
   if (state.tab === 'heap' && state.heap) {
     jobs.push(state.heap.goto(state.target, detail ? 'detail' : null).then((m) => {
       if (gen === state.generation) onHeapArrived(m);
-    }));
+    }, failed('lmalloc')));
   }
   if (state.tab === 'compare' && state.compare) {
     state.compare.forEach((c, k) => {
       jobs.push(c.client.goto(state.target, 'blocks').then((m) => {
         if (gen === state.generation) onCompareArrived(k, m);
-      }));
+      }, failed(c.spec.label)));
     });
   }
   renderPosition();
@@ -255,10 +262,8 @@ function move(step, { detail = true } = {}) {
 }
 
 function shownStep() {
-  if (state.tab === 'compare' && state.compare) {
-    return Math.min(...state.compare.map((c) => c.figures?.step ?? 0));
-  }
-  return state.heap?.figures?.step ?? 0;
+  if (state.tab === 'compare' && state.compare) return sharedStep(state.compare.map((c) => c.figures));
+  return sharedStep([state.heap?.figures]);
 }
 
 function onHeapFigures(f) {
@@ -270,7 +275,16 @@ function onHeapFigures(f) {
 
 function onHeapArrived(m) {
   if (m.view?.around) state.around = m.view.around;
-  if (m.view?.entries) {
+  if (m.view?.tooLarge) {
+    // Too large to copy and decode: no map at this step, and the page says why.
+    const { memoryBytes, limit } = m.view.tooLarge;
+    state.tooLarge = { step: m.view.step, memoryBytes, limit };
+    state.view = null;
+    state.snap = null;
+    mapView.setSnapshot(null, `Not drawn: ${formatBytes(memoryBytes)} of memory (the map copies at most ${formatBytes(limit)})`);
+    renderHeapPanels();
+  } else if (m.view?.entries) {
+    state.tooLarge = null;
     const t0 = performance.now();
     state.view = m.view;
     state.snap = replaySnapshot(m.view, { place: state.heap.info.allocator.place, history: state.heap.history, grows: state.heap.grows });
@@ -387,6 +401,7 @@ const numberOr = (v) => (v === '' || v === undefined ? null : Number(v));
 function renderOps(step) {
   const a = state.around;
   if (!a) return;
+  const { notes, refused } = stopNotes(step);
   const items = a.codes.map((code, k) => {
     const i = a.from + k; // 0-based operation index; step i + 1 performs it
     const li = document.createElement('li');
@@ -396,20 +411,49 @@ function renderOps(step) {
     li.append(c);
     if (i + 1 === step) li.className = 'current';
     else if (i + 1 > step) li.className = 'next';
+    if (refused.has(i + 1)) li.classList.add('fail');
     return li;
   });
   opsEl.replaceChildren(...items);
   const cur = opsEl.querySelector('.current');
-  explainEl.textContent = step === 0 ? `Step 0: nothing done yet. ${state.count ? `Press Play, or drag the timeline (${fmt(state.count)} steps).` : ''}`
-    : `Step ${fmt(step)}: ${cur ? cur.textContent : ''}`;
+  explainEl.textContent = [
+    step === 0 ? `Step 0: nothing done yet. ${state.count ? `Press Play, or drag the timeline (${fmt(state.count)} steps).` : ''}`
+      : `Step ${fmt(step)}: ${cur ? cur.textContent : ''}`,
+    ...notes,
+  ].join(' ').trim();
+}
+
+// Why a view is not what the step says: an allocator that refused an
+// operation (its heap is the one before it), a heap too large to draw.
+// Returns { notes: [sentence], refused: Set of the steps refused }.
+function stopNotes(step) {
+  const refused = new Set();
+  const notes = [];
+  const runs = state.tab === 'compare'
+    ? (state.compare ?? []).map((c) => [c.spec.label, c.figures, 'its column shows'])
+    : [['lmalloc', state.heap?.figures, 'the map shows']];
+  for (const [label, f, shows] of runs) {
+    if (!f?.error) continue;
+    refused.add(f.error.step);
+    const where = f.error.step === step ? 'stopped here' : `stopped at step ${fmt(f.error.step)}`;
+    notes.push(`${label} ${where}: ${f.error.message}; ${shows} its heap before that operation.`);
+  }
+  const big = state.tab === 'heap' ? state.tooLarge : null;
+  if (big) {
+    notes.push(`The map is not drawn: at step ${fmt(big.step)} lmalloc's memory is ${formatBytes(big.memoryBytes)}, `
+      + `more than the ${formatBytes(big.limit)} the page copies to draw it (the figures and the timeline still follow).`);
+  }
+  return { notes, refused };
 }
 
 function renderHeapPanels() {
   const snap = state.snap;
-  if (!snap) return;
-  fillStats(statsEl, snap);
+  const f = state.heap?.figures;
+  if (!f) return;
+  // lmalloc's stats come from the decoded heap (none when it is too large to draw).
+  if (snap) fillStats(statsEl, snap);
+  else statsEl.replaceChildren();
   // The trace's own figures, after lmalloc's.
-  const f = state.heap.figures;
   const extra = [
     ['live (requested)', `${fmt(f.liveBytes)} B in ${fmt(f.liveBlocks)}`, 'liveBytes', f.liveBytes],
     ['peak live', `${fmt(f.peakLiveBytes)} B`, 'peakLiveBytes', f.peakLiveBytes],
@@ -428,7 +472,7 @@ function renderHeapPanels() {
     tr.append(th, td);
     statsEl.append(tr);
   }
-  statsStepEl.textContent = `at step ${fmt(snap.step)}`;
+  statsStepEl.textContent = `at step ${fmt(snap?.step ?? f.step)}`;
   renderDetails();
   invalidate();
 }

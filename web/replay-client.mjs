@@ -31,6 +31,9 @@ export class ReplayClient {
       const err = new Error(`replay worker: ${ev.message ?? 'failed to start'}`);
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
+      for (const w of [...(this.#inFlight?.waiters ?? []), ...(this.#queued?.waiters ?? [])]) w.reject(err);
+      this.#inFlight = null;
+      this.#queued = null;
       this.onFailure?.(err);
     };
   }
@@ -51,6 +54,15 @@ export class ReplayClient {
       const done = this.#inFlight;
       this.#inFlight = null;
       for (const w of done.waiters) w.resolve(m);
+      this.#next();
+      return;
+    }
+    if (m.type === 'failed' && m.seq !== undefined && m.seq === this.#inFlight?.seq) {
+      // The move failed: its callers hear it, and the next move may go.
+      const done = this.#inFlight;
+      this.#inFlight = null;
+      const err = new Error(m.message);
+      for (const w of done.waiters) w.reject(err);
       this.#next();
       return;
     }

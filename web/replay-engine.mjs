@@ -23,8 +23,13 @@
 //   and replays forward from there. A state reached twice is the same
 //   state, byte for byte (tests/js/web-replay.test.mjs checks it).
 // - An allocation that returns NULL for a non-zero size, or a call that
-//   throws, stops the replay there: `error` says where and why, as the
-//   harness would fail.
+//   throws, stops the replay there: `error` says where and why (error.step,
+//   1-based, is the operation refused; pos stays error.step - 1), as the
+//   harness would fail. The allocator may be half-way through that call,
+//   so a move to before error.step starts again from a snapshot.
+// - A snapshot is not taken while the memory it would copy is larger than
+//   the whole budget (it could not be kept with any other; copying gigabytes
+//   can fail): time travel then replays from an earlier one.
 
 import { SnapshotStore } from './snapshots.mjs';
 
@@ -118,10 +123,18 @@ export class Replay {
    * where we are; runTo(target) does the rest. Returns pos. */
   async rewind(target) {
     target = Math.min(Math.max(0, target), this.trace.count);
-    if (target === this.pos) return this.pos;
+    const refused = this.error !== null && target < this.error.step; // before the refused operation
+    if (target === this.pos && !refused) return this.pos;
     const snap = this.store.atOrBefore(target);
-    if (target < this.pos || (snap && snap.step > this.pos)) await this.#restore(snap);
+    if (refused || target < this.pos || (snap && snap.step > this.pos)) await this.#restore(snap);
     return this.pos;
+  }
+
+  /** Whether the replay is as far toward `target` as it can go: there, or
+   * stopped by a refused operation at or before it. */
+  reached(target) {
+    target = Math.min(Math.max(0, target), this.trace.count);
+    return this.error ? target >= this.error.step : this.pos === target;
   }
 
   /** Times the whole trace on a fresh allocator, in one uninterrupted run
@@ -240,6 +253,10 @@ export class Replay {
   }
 
   #snapshot() {
+    if (this.allocator.memory.buffer.byteLength > this.store.budgetBytes) {
+      this.snapshotsSkipped = (this.snapshotsSkipped ?? 0) + 1;
+      return;
+    }
     const saved = this.allocator.save();
     this.store.add({
       step: this.pos,
@@ -326,7 +343,7 @@ export class Replay {
       timed: this.timed ?? null,
       opsTimed: this.opsTimed,
       timedAll: done && this.opsTimed === this.trace.count,
-      snapshots: this.store.summary(),
+      snapshots: { ...this.store.summary(), skipped: this.snapshotsSkipped ?? 0 },
       restores: this.restores ?? 0,
       error: this.error,
     };

@@ -17,7 +17,8 @@
 //   side-by-side comparison (only addresses and sizes are needed, so it
 //   works for allocators whose layout the page does not know).
 // - compareChartLayout, compareRows: heap size over time and the figures
-//   table of the comparison.
+//   table of the comparison; sharedStep: the one step the views of several
+//   replays name together.
 
 import { PAGE_SIZE, formatBytes, hex } from './heap-layout.mjs';
 import { PITCH, TOP, segmentsOf } from './render.mjs';
@@ -298,6 +299,24 @@ export function compareChartLayout(runs, { width, height, count, cursor }) {
   return out;
 }
 
+/**
+ * The step the page shows for one or more replays (their figures; null
+ * while a replay has not answered yet: step 0). A replay stopped by a
+ * refused operation (figures.error: step e refused, pos e - 1) has gone as
+ * far as it can: it holds back no replay still running, and alone it
+ * shows step e, the operation refused (its heap is the one before it).
+ */
+export function sharedStep(figuresList) {
+  let running = Infinity;
+  let stopped = Infinity;
+  for (const f of figuresList) {
+    if (f?.error) stopped = Math.min(stopped, f.error.step);
+    else running = Math.min(running, f?.step ?? 0);
+  }
+  if (running !== Infinity) return running;
+  return stopped !== Infinity ? stopped : 0;
+}
+
 const pct = (x) => `${(x * 100).toFixed(1)} %`;
 
 /**
@@ -330,6 +349,9 @@ export function compareRows(runs) {
     value: r.breakOffset ?? r.naturalOffset,
     title: 'offset in its 64 KiB page where the break starts: as in the benchmark harness, or the module\'s own',
   }));
-  add('error', 'status', (f) => ({ text: f.error ? `stopped at ${num(f.error.step)}` : f.step === f.count ? 'at the end' : `at ${f.step === undefined ? '-' : num(f.step)}`, value: f.error ? 1 : 0, title: f.error?.message ?? '' }));
+  add('error', 'status', (f) => (f.error ? {
+    text: `stopped at step ${num(f.error.step)}: ${f.error.message}`, value: 1,
+    title: 'the allocator refused this operation, as the benchmark harness would stop: its figures are those of the step before',
+  } : { text: f.step === f.count ? 'at the end' : `at ${f.step === undefined ? '-' : num(f.step)}`, value: 0, title: '' }));
   return { head: runs.map((r) => r.label), rows };
 }

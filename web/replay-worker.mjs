@@ -14,7 +14,11 @@
 //   { type: 'goto', step, view }   move to `step`; view: 'detail' (the whole
 //        lmalloc heap: walk + memory), 'blocks' (live blocks only) or null
 //     -> { type: 'progress', figures } now and then while far away, and
-//        { type: 'at', figures, view?, history } when there (or superseded)
+//        { type: 'at', figures, view?, history } when there (or superseded,
+//        or stopped before it by a refused operation: figures.error);
+//        a detail view of a memory larger than MAX_VIEW_BYTES holds no
+//        walk or copy, only { tooLarge: { memoryBytes, limit } };
+//        { type: 'failed', seq, message } when the move itself failed
 //   { type: 'diff', a, b }  which blocks appeared / moved / were freed
 //        from step a to step b (the replay is left at b)
 //     -> { type: 'diff', result, figures }
@@ -32,6 +36,9 @@ import { loadTrace, opCode, writeTrace } from './trace.mjs';
 
 const SLICE_MS = 24;
 const PROGRESS_MS = 120;
+// A detail view copies the whole memory (and the page decodes it): a heap
+// that grew past this is not drawn (malloc(4000000000) succeeds on wasm32).
+const MAX_VIEW_BYTES = 256 * 2 ** 20;
 
 let replay = null;
 let target = 0;
@@ -89,6 +96,11 @@ function view(kind) {
   transfer.push(live.ptr.buffer, live.size.buffer, live.id.buffer, live.born.buffer);
   if (kind === 'detail' && replay.allocator.detailed) {
     const a = replay.allocator;
+    const memoryBytes = a.memory.buffer.byteLength;
+    if (memoryBytes > MAX_VIEW_BYTES) {
+      out.tooLarge = { memoryBytes, limit: MAX_VIEW_BYTES };
+      return { view: out, transfer };
+    }
     const packed = packEntries(a.blocks());
     out.entries = packed;
     out.memory = new Uint8Array(a.memory.buffer).slice();
@@ -127,8 +139,8 @@ async function pump() {
   pumping = true;
   try {
     // After a refused operation only a move backwards can go anywhere.
-    while (replay && replay.pos !== target && !(replay.error && target > replay.pos)) {
-      if (target < replay.pos || replay.store.atOrBefore(target)?.step > replay.pos) await replay.rewind(target);
+    while (replay && !replay.reached(target)) {
+      await replay.rewind(target);
       replay.runTo(target, SLICE_MS);
       if (performance.now() - lastProgress > PROGRESS_MS && replay.pos !== target) {
         lastProgress = performance.now();
@@ -172,7 +184,12 @@ async function handle(m) {
       target = m.step;
       targetSeq = m.seq;
       wantView = m.view ?? null;
-      await pump();
+      try {
+        await pump();
+      } catch (e) {
+        // Answer the move (the page waits for it before asking again).
+        post({ type: 'failed', seq: targetSeq, message: e.message });
+      }
       break;
     case 'diff': {
       await replay.seek(m.a);

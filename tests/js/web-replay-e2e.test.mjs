@@ -322,6 +322,67 @@ test('a link the page cannot follow says why and opens the default trace: damage
   assert.match(await page.locator('#status').textContent(), /^error: the link is damaged: its data does not decompress/);
 });
 
+test('malloc(4000000000): the views say which operation and why, the transport still works, the comparison agrees', { skip, timeout: 120000 }, async (t) => {
+  const page = await openReplay(t);
+  // lmalloc (both builds) and emmalloc grow to 3.73 GiB; dlmalloc returns NULL.
+  await R(page, () => window.__replay.openText('lmtrace v1 ids 2 ops 3\na 0 100\na 1 4000000000\nf 0\n', 'huge'));
+  const explain = () => page.locator('#explain').textContent();
+  const stat = async (k) => Number(await page.locator(`#stats td[data-stat="${k}"]`).getAttribute('data-value'));
+
+  // The heap view: the step is reached, the map says why it is not drawn, the figures follow.
+  assert.equal(await R(page, () => window.__replay.goto(2)), 2);
+  assert.match(await explain(), /^Step 2: p\[1\] = malloc\(4000000000\); The map is not drawn: at step 2 lmalloc's memory is 3\.73 GiB, more than the 256 MiB the page copies to draw it/);
+  assert.match(await page.locator('#map-status').textContent(), /Not drawn: 3\.73 GiB of memory/);
+  assert.equal(await R(page, () => window.__replay.snapshot()), null);
+  assert.ok((await stat('heapPages')) > 61000, 'heap pages grown follow');
+  assert.equal(await stat('liveBytes'), 4000000100);
+  await shot(page, 'replay-huge-heap.png');
+  // Every transport button still moves.
+  await page.click('#step-back');
+  await page.waitForFunction(() => window.__replay.step === 1 && window.__replay.snapshot()?.step === 1);
+  assert.equal(await explain(), 'Step 1: p[0] = malloc(100);', 'drawn again: no note');
+  await page.click('#step-fwd');
+  await page.waitForFunction(() => window.__replay.step === 2);
+  await page.click('#to-end');
+  await page.waitForFunction(() => window.__replay.step === 3);
+  await page.click('#to-start');
+  await page.waitForFunction(() => window.__replay.step === 0);
+  await R(page, () => window.__replay.play(Infinity));
+  assert.equal(await R(page, () => window.__replay.untilStopped()), 3);
+
+  // The comparison: header, explanation and columns name the same step; dlmalloc says why it stopped.
+  await R(page, () => window.__replay.selectTab('compare'));
+  const compare = () => R(page, () => ({
+    head: document.querySelector('#compare-table thead th').textContent,
+    status: [...document.querySelectorAll('#compare-table tr[data-key="error"] td')].map((td) => td.textContent),
+    live: [...document.querySelectorAll('#compare-table tr[data-key="liveBytes"] td')].map((td) => Number(td.dataset.value)),
+    maps: [...document.querySelectorAll('#compare-maps canvas')].map((c) => Number(c.dataset.step)),
+  }));
+  assert.equal(await R(page, () => window.__replay.goto(2)), 2);
+  let c = await compare();
+  assert.equal(c.head, 'at step 2');
+  assert.deepEqual(c.status, ['at 2', 'stopped at step 2: malloc(4000000000) returned NULL', 'at 2']);
+  assert.deepEqual(c.live, [4000000100, 100, 4000000100]);
+  assert.deepEqual(c.maps, [2, 1, 2], 'dlmalloc\'s map is its heap before the refused operation');
+  assert.match(await explain(), /^Step 2: p\[1\] = malloc\(4000000000\); dlmalloc stopped here: malloc\(4000000000\) returned NULL; its column shows its heap before that operation\.$/);
+  await shot(page, 'replay-huge-compare.png');
+  assert.equal(await R(page, () => window.__replay.goto(3)), 3);
+  c = await compare();
+  assert.equal(c.head, 'at step 3');
+  assert.deepEqual(c.status, ['at the end', 'stopped at step 2: malloc(4000000000) returned NULL', 'at the end']);
+  assert.match(await explain(), /^Step 3: free\(p\[0\]\); dlmalloc stopped at step 2: malloc\(4000000000\) returned NULL/);
+  // Back before the refused operation: dlmalloc runs again.
+  assert.equal(await R(page, () => window.__replay.goto(1)), 1);
+  c = await compare();
+  assert.deepEqual(c.status, ['at 1', 'at 1', 'at 1']);
+  assert.equal(await explain(), 'Step 1: p[0] = malloc(100);');
+  // Playing stops at the refusal and says so in the message strip.
+  await R(page, () => window.__replay.play(Infinity));
+  await R(page, () => window.__replay.untilStopped());
+  assert.match(await wholeMessage(page), /dlmalloc stopped at step 2: malloc\(4000000000\) returned NULL/);
+  await R(page, () => { window.__replay.state.errors.length = 0; });
+});
+
 test('the playground exports its steps as a trace and opens them in the replay page', { skip, timeout: 60000 }, async (t) => {
   const context = await suite.browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true });
   t.after(() => context.close());

@@ -14,7 +14,7 @@ import { createHeap } from '../../wasm/lmalloc.mjs';
 import { emscripten, lmallocJs } from '../../web/allocators.mjs';
 import { Replay, diffLive } from '../../web/replay-engine.mjs';
 import {
-  compareRows, coverage, occupancyLayout, replaySnapshot, stepAtX, timelineLayout, xOfStep,
+  compareRows, coverage, occupancyLayout, replaySnapshot, sharedStep, stepAtX, timelineLayout, xOfStep,
 } from '../../web/replay-view.mjs';
 import { packEntries, unpackEntries } from '../../web/packed-walk.mjs';
 import { sessionTrace } from '../../web/session-trace.mjs';
@@ -322,6 +322,53 @@ test('the comparison allocators agree with the benchmark harness (first 200 000 
     await r.seek(150000);
     assert.deepEqual(r.liveBlocks(), mid, `${a.name} time travel`);
   }
+});
+
+test('a refused operation stops the replay there; a move to before it starts again from a snapshot', async () => {
+  const manifest = ensureWebBuild();
+  const dl = manifest.allocators.find((a) => a.name === 'dlmalloc');
+  const module = new WebAssembly.Module(readFileSync(join(root, 'build', 'web', 'allocators', dl.file)));
+  // dlmalloc refuses 4000000000 bytes (lmalloc and emmalloc grow to 3.73 GiB).
+  const trace = parseTrace('lmtrace v1 ids 2 ops 4\na 0 100\na 1 4000000000\nf 0\na 0 50\n');
+  const r = new Replay(trace, emscripten({ module, name: 'dlmalloc', breakOffset: dl.breakOffset }));
+  r.runTo(4);
+  assert.deepEqual({ pos: r.pos, error: r.error }, { pos: 1, error: { step: 2, message: 'malloc(4000000000) returned NULL', name: 'Error' } });
+  assert.equal(r.figures().step, 1, 'the figures are those before the refused operation');
+  assert.ok(r.reached(4) && r.reached(2), 'as far as it goes toward any later step');
+  assert.ok(!r.reached(1), 'step 1 is before the refused operation: not reached while stopped');
+  const restores = r.restores ?? 0;
+  await r.seek(1);
+  assert.equal(r.error, null, 'a move before the refused operation clears the stop');
+  assert.equal(r.pos, 1);
+  assert.equal(r.restores, restores + 1, 'from a snapshot (the allocator may be half-way through the refused call)');
+  assert.equal(r.liveBlocks().ptr.length, 1);
+  r.runTo(4);
+  assert.equal(r.error?.step, 2, 'forward again: refused again');
+  // What the page shows: the step every running replay reached; one stopped
+  // replay holds none back and, alone, shows the step it refused.
+  assert.equal(sharedStep([r.figures()]), 2);
+  assert.equal(sharedStep([{ step: 3 }, r.figures(), { step: 3 }]), 3);
+  assert.equal(sharedStep([{ step: 1 }, r.figures(), { step: 3 }]), 1);
+  assert.equal(sharedStep([null, { step: 3 }]), 0);
+  const row = compareRows([{ label: 'dlmalloc', figures: r.figures() }]).rows.find((x) => x.key === 'error');
+  assert.equal(row.cells[0].text, 'stopped at step 2: malloc(4000000000) returned NULL');
+});
+
+test('no snapshot of a memory larger than the whole budget; time travel replays from an earlier one', async () => {
+  const text = ['lmtrace v1 ids 3000 ops 3000', ...Array.from({ length: 3000 }, (_, i) => `a ${i} 1000`)].join('\n');
+  const budgetBytes = 2 ** 20;
+  const r = await lmallocReplay(parseTrace(text), { interval: 512, budgetBytes });
+  r.runTo(3000);
+  assert.ok(r.allocator.memory.buffer.byteLength > 2 * budgetBytes);
+  const s = r.figures().snapshots;
+  assert.ok(s.count >= 1, 'the early, small ones are kept');
+  assert.ok(s.skipped >= 1, 'the ones past the budget were not taken');
+  for (const x of r.store.snaps) assert.ok(x.cost <= budgetBytes, `snapshot at ${x.step}: ${x.cost} B`);
+  const end = r.liveBlocks();
+  await r.seek(2000);
+  assert.equal(r.liveBlocks().ptr.length, 2000);
+  await r.seek(3000);
+  assert.deepEqual(r.liveBlocks(), end);
 });
 
 test('diffLive: appeared, freed, moved, resized, kept', () => {
