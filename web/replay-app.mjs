@@ -28,7 +28,7 @@ import { MapView, prepareCanvas } from './map-view.mjs';
 import { fillDetails, fillStats } from './panels.mjs';
 import { ReplayClient } from './replay-client.mjs';
 import {
-  SHADES, compareChartLayout, compareRows, compareStyle, diffOverlays, occupancyLayout, replaySnapshot, sharedStep,
+  SHADES, compareChartLayout, compareNote, compareRows, compareStyle, diffOverlays, occupancyLayout, replaySnapshot, sharedStep,
   timelineLayout,
 } from './replay-view.mjs';
 import { ShareError, decodeShare, encodeShare, parseHash } from './share.mjs';
@@ -72,6 +72,9 @@ const LMALLOC_WASM = new URL('../wasm/dist/lmalloc.wasm', import.meta.url).href;
 const TRACES = new URL('../build/web/traces/', import.meta.url);
 const ALLOCATORS = new URL('../build/web/allocators/', import.meta.url);
 const DEFAULT_TRACE = 'perl-wordfreq';
+// Which build the heap tab's figures come from (the Compare tab's lmalloc is another one).
+const HEAP_BUILD = 'wasm/dist/lmalloc.wasm, built for WASI (16-byte granule), through wasm/lmalloc.mjs. '
+  + 'The Compare tab\'s lmalloc is liblmalloc.a built for Emscripten (8-byte granule): its heap pages can differ.';
 
 const state = {
   traces: [],
@@ -457,14 +460,15 @@ function renderHeapPanels() {
   const extra = [
     ['live (requested)', `${fmt(f.liveBytes)} B in ${fmt(f.liveBlocks)}`, 'liveBytes', f.liveBytes],
     ['peak live', `${fmt(f.peakLiveBytes)} B`, 'peakLiveBytes', f.peakLiveBytes],
-    ['heap pages grown', `${fmt(f.heapPages)} (${fmt(f.growEvents)} memory.grow)`, 'heapPages', f.heapPages],
+    ['heap pages grown (WASI)', `${fmt(f.heapPages)} (${fmt(f.growEvents)} memory.grow)`, 'heapPages', f.heapPages, HEAP_BUILD],
     ['time per op', f.opsTimed >= 1000 ? `${f.nsPerOp.toFixed(0)} ns (JS API, ${fmt(f.opsTimed)} ops)` : '- (too few ops to time)', 'nsPerOp', f.nsPerOp ?? ''],
   ];
-  for (const [label, text, key, value] of extra) {
+  for (const [label, text, key, value, title] of extra) {
     const tr = document.createElement('tr');
     const th = document.createElement('th');
     th.scope = 'row';
     th.textContent = label;
+    if (title) th.title = title;
     const td = document.createElement('td');
     td.textContent = text;
     td.dataset.stat = key;
@@ -472,7 +476,11 @@ function renderHeapPanels() {
     tr.append(th, td);
     statsEl.append(tr);
   }
-  statsStepEl.textContent = `at step ${fmt(snap?.step ?? f.step)}`;
+  statsStepEl.textContent = `at step ${fmt(snap?.step ?? f.step)} · WASI build`;
+  statsStepEl.title = HEAP_BUILD;
+  // The two pages' "fragmentation" is lmalloc's external fragmentation, not the Compare tab's "heap not live".
+  const frag = statsEl.querySelector('td[data-stat="fragmentation"]')?.previousElementSibling;
+  if (frag) frag.title = '1 − largest free block / free bytes (lmalloc\'s stats). The Compare tab\'s "heap not live" is 1 − live bytes / break moved.';
   renderDetails();
   invalidate();
 }
@@ -587,11 +595,7 @@ async function openCompare() {
   const pastEl = document.createElement('i');
   pastEl.style.background = '#d9d9d9';
   shadesEl.append('100%; ', pastEl, ' past the break (not heap yet); ', Object.assign(document.createElement('span'), { textContent: '| memory.grow', style: 'color:#D55E00' }));
-  compareNoteEl.replaceChildren(shadesEl, document.createTextNode(
-    'Each allocator is a standalone Emscripten build (web/build.mjs) replaying the same trace in its own worker. ' +
-    'Heap pages grown = ceil(break moved / 64 KiB), as bench/replay.c counts them; each break starts at the same offset ' +
-    'in its page as in the benchmark harness, so the figures equal the harness\'s. Fragmentation: the share of the heap not holding live (requested) bytes.',
-  ));
+  compareNoteEl.replaceChildren(shadesEl, document.createTextNode(compareNote(specs)));
   const legendEl = $('compare-legend');
   legendEl.replaceChildren(...specs.map((a, k) => {
     const st = compareStyle(k);
@@ -651,6 +655,7 @@ function renderCompare() {
     const th = document.createElement('th');
     th.scope = 'col';
     th.textContent = label;
+    th.title = `${state.compare[k].spec.source ?? label}: a standalone Emscripten build (web/build.mjs)`;
     th.style.color = compareStyle(k).color;
     hr.append(th);
   });

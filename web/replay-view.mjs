@@ -17,8 +17,8 @@
 //   side-by-side comparison (only addresses and sizes are needed, so it
 //   works for allocators whose layout the page does not know).
 // - compareChartLayout, compareRows: heap size over time and the figures
-//   table of the comparison; sharedStep: the one step the views of several
-//   replays name together.
+//   table of the comparison, compareNote what the table's figures are;
+//   sharedStep: the one step the views of several replays name together.
 
 import { PAGE_SIZE, formatBytes, hex } from './heap-layout.mjs';
 import { PITCH, TOP, segmentsOf } from './render.mjs';
@@ -329,14 +329,15 @@ export function compareRows(runs) {
   const rows = [];
   const add = (key, name, f) => rows.push({ key, name, cells: runs.map((r) => f(r.figures ?? {}, r)) });
   const num = (x) => x.toLocaleString('en-US');
-  add('heapPages', 'heap pages grown', (f) => ({ text: f.heapPages === undefined ? '-' : String(f.heapPages), value: f.heapPages }));
+  add('heapPages', 'heap pages grown (Emscripten)', (f) => ({ text: f.heapPages === undefined ? '-' : String(f.heapPages), value: f.heapPages }));
   add('growthBytes', 'break moved', (f) => ({ text: f.growthBytes === undefined ? '-' : formatBytes(f.growthBytes), value: f.growthBytes, title: f.growthBytes === undefined ? '' : `${num(f.growthBytes)} bytes` }));
   add('growEvents', 'memory.grow', (f) => ({ text: f.growEvents === undefined ? '-' : `${f.growEvents} → ${formatBytes(f.memoryBytes)}`, value: f.growEvents, title: 'memory.grow calls so far, and the memory size now' }));
   add('liveBytes', 'live now', (f) => ({ text: f.liveBytes === undefined ? '-' : `${formatBytes(f.liveBytes)} · ${num(f.liveBlocks)}`, value: f.liveBytes, title: 'bytes requested by live blocks, and how many blocks' }));
   add('peakLiveBytes', 'peak live', (f) => ({ text: f.peakLiveBytes === undefined ? '-' : num(f.peakLiveBytes), value: f.peakLiveBytes, title: 'bytes, as bench/replay.c counts them' }));
-  add('fragmentation', 'fragmentation', (f) => {
+  // Not the heap tab's "fragmentation" (1 - largest free / free: lmalloc's own stats).
+  add('notLive', 'heap not live', (f) => {
     const v = f.growthBytes > 0 ? 1 - f.liveBytes / f.growthBytes : undefined;
-    return { text: v === undefined ? '-' : pct(v), value: v, title: v === undefined ? '' : `${formatBytes(f.growthBytes - f.liveBytes)} of the heap not holding live bytes` };
+    return { text: v === undefined ? '-' : pct(v), value: v, title: v === undefined ? '' : `1 − live / break moved: ${formatBytes(f.growthBytes - f.liveBytes)} of the heap not holding live bytes` };
   });
   add('nsPerOp', 'time per op', (f) => {
     const t = f.timed?.nsPerOp ?? f.nsPerOp;
@@ -354,4 +355,37 @@ export function compareRows(runs) {
     title: 'the allocator refused this operation, as the benchmark harness would stop: its figures are those of the step before',
   } : { text: f.step === f.count ? 'at the end' : `at ${f.step === undefined ? '-' : num(f.step)}`, value: 0, title: '' }));
   return { head: runs.map((r) => r.label), rows };
+}
+
+/**
+ * What the comparison's figures are, in sentences, for the builds in the
+ * manifest (web/build.mjs): which build each allocator is, whether the
+ * breaks start where the benchmark harness's do (then the figures equal
+ * the harness's) or at each module's own offset, and what "heap not live"
+ * is.
+ * @param allocators the manifest's [{ label, breakOffset: number | null }]
+ */
+export function compareNote(allocators) {
+  const names = (list) => list.map((a) => a.label).join(list.length > 2 ? ', ' : ' and ');
+  const breaks = (list) => (list.length > 1 ? `the breaks of ${names(list)} start` : `the break of ${names(list)} starts`);
+  const harness = allocators.filter((a) => a.breakOffset !== null && a.breakOffset !== undefined);
+  const own = allocators.filter((a) => !harness.includes(a));
+  const out = [
+    'Each allocator is a standalone Emscripten build (web/build.mjs) replaying the same trace in its own worker. '
+    + 'lmalloc here is liblmalloc.a built for Emscripten, whose granule is 8 bytes (alignof(max_align_t), src/block.h); '
+    + 'the lmalloc heap tab runs wasm/dist/lmalloc.wasm, built for WASI with a 16-byte granule, so its figures can differ from this column\'s.',
+    'Heap pages grown = ceil(break moved / 64 KiB), as bench/replay.c counts them.',
+  ];
+  if (!own.length) {
+    out.push('Each break starts at the same offset in its 64 KiB page as in the benchmark harness, so these figures equal the harness\'s (the emscripten rows of bench/results).');
+  } else {
+    const sentence = `${harness.length ? `${breaks(harness)} at the benchmark harness's offset, so ${harness.length > 1 ? 'their' : 'its'} figures equal the harness's; ` : ''}`
+      + `no harness was built for ${own.length === allocators.length ? 'any allocator' : names(own)} when web/build.mjs ran, `
+      + `so ${own.length === allocators.length ? 'each break starts' : breaks(own)} at the module's own offset ("own" under "break starts at"), `
+      + 'and heap pages grown may differ by one from the harness\'s (for equal figures: bash bench/build.sh, then node web/build.mjs).';
+    out.push(sentence[0].toUpperCase() + sentence.slice(1));
+  }
+  out.push('Heap not live: 1 − live bytes / break moved, the share of the heap not holding requested bytes '
+    + '(not the heap tab\'s fragmentation, which is 1 − largest free block / free bytes).');
+  return out.join(' ');
 }

@@ -69,6 +69,9 @@ test('a bundled trace played to the end: the stats equal the harness and the sam
   assert.equal(cells.peakLiveBytes, harness.peak_live_bytes);
   assert.equal(cells.heapPages, want.pagesGrown);
   assert.equal(cells.check, 0, 'lm_check finds nothing');
+  // The figures name their build (the Compare tab's lmalloc is another one).
+  assert.equal(await page.locator('#stats td[data-stat="heapPages"]').evaluate((td) => td.previousElementSibling.textContent), 'heap pages grown (WASI)');
+  assert.match(await page.locator('#stats-step').textContent(), /^at step 173,577 · WASI build$/);
   const blocks = (await shown(page)).map((e) => e.slice(0, 4));
   assert.deepEqual(blocks, want.blocks.map((e) => [e.kind, e.ptr, e.size, e.used]));
   t.diagnostic(`perl-wordfreq on lmalloc.wasm: ${f.heapPages} pages grown, peak live ${f.peakLiveBytes} B, ${f.nsPerOp.toFixed(0)} ns/op (JS API)`);
@@ -156,6 +159,14 @@ test('allocators side by side: three maps, heap sizes and figures equal to the h
   assert.equal(maps.length, 3);
   const table = await R(page, () => Object.fromEntries([...document.querySelectorAll('#compare-table tbody tr')].map((tr) => [
     tr.dataset.key, [...tr.querySelectorAll('td')].map((td) => td.dataset.value)])));
+  // What the note says of the figures is what this build did.
+  const note = await page.locator('#compare-note').textContent();
+  const offsets = manifest.allocators.every((a) => a.breakOffset !== null);
+  assert.equal(/these figures equal the harness's/.test(note), offsets, note);
+  assert.equal(/own offset/.test(note), !offsets, note);
+  const rowNames = await R(page, () => [...document.querySelectorAll('#compare-table tbody th')].map((th) => th.textContent));
+  assert.ok(rowNames.includes('heap not live') && !rowNames.some((x) => /fragmentation/.test(x)), rowNames.join(', '));
+  assert.ok(rowNames.includes('heap pages grown (Emscripten)'));
   const lines = [];
   for (const [k, f] of figures.entries()) {
     assert.equal(maps[k].name, f.name);

@@ -14,7 +14,7 @@ import { createHeap } from '../../wasm/lmalloc.mjs';
 import { emscripten, lmallocJs } from '../../web/allocators.mjs';
 import { Replay, diffLive } from '../../web/replay-engine.mjs';
 import {
-  compareRows, coverage, occupancyLayout, replaySnapshot, sharedStep, stepAtX, timelineLayout, xOfStep,
+  compareNote, compareRows, coverage, occupancyLayout, replaySnapshot, sharedStep, stepAtX, timelineLayout, xOfStep,
 } from '../../web/replay-view.mjs';
 import { packEntries, unpackEntries } from '../../web/packed-walk.mjs';
 import { sessionTrace } from '../../web/session-trace.mjs';
@@ -437,13 +437,33 @@ test('timeline: steps and pixels map both ways; cursor and marks are drawn', () 
   assert.equal(out.filter((d) => d.line === 'grow').length, 1, 'grows one pixel apart share a tick');
 });
 
+test('compareNote says what is true of the build: harness offsets or the modules\' own, and which lmalloc', () => {
+  const specs = (...offsets) => offsets.map((breakOffset, k) => ({ label: ['lmalloc', 'dlmalloc', 'emmalloc'][k], breakOffset }));
+  const all = compareNote(specs(19200, 16304, 16896));
+  assert.match(all, /Each break starts at the same offset in its 64 KiB page as in the benchmark harness, so these figures equal the harness's/);
+  assert.doesNotMatch(all, /own offset/);
+  const none = compareNote(specs(null, null, null));
+  assert.doesNotMatch(none, /figures equal the harness's/, 'no harness offset: the figures are not the harness\'s');
+  assert.match(none, /No harness was built for any allocator when web\/build\.mjs ran, so each break starts at the module's own offset .* may differ by one from the harness's/);
+  const some = compareNote(specs(null, 16304, undefined));
+  assert.match(some, /The break of dlmalloc starts at the benchmark harness's offset, so its figures equal the harness's; no harness was built for lmalloc and emmalloc .* the breaks of lmalloc and emmalloc start at the module's own offset/);
+  for (const text of [all, none, some]) {
+    assert.match(text, /lmalloc here is liblmalloc\.a built for Emscripten, whose granule is 8 bytes .* wasm\/dist\/lmalloc\.wasm, built for WASI with a 16-byte granule/);
+    assert.match(text, /Heap not live: 1 − live bytes \/ break moved.*\(not the heap tab's fragmentation, which is 1 − largest free block \/ free bytes/);
+  }
+});
+
 test('compareRows: the figures per allocator', () => {
   const figures = { heapPages: 3, growthBytes: 150000, memoryBytes: 262144, growEvents: 2, liveBytes: 100000, liveBlocks: 7, peakLiveBytes: 120000, nsPerOp: 50, opsTimed: 5000, step: 10, count: 10, error: null };
   const t = compareRows([{ label: 'x', figures, breakOffset: 17984 }, { label: 'y', figures: { ...figures, heapPages: 4 }, breakOffset: null, naturalOffset: 3696 }]);
   const row = (k) => t.rows.find((r) => r.key === k).cells;
   assert.deepEqual(t.head, ['x', 'y']);
   assert.deepEqual(row('heapPages').map((c) => c.value), [3, 4]);
-  assert.equal(row('fragmentation')[0].value, 1 - 100000 / 150000);
+  // Not "fragmentation": the heap tab's is 1 - largest free / free, this one 1 - live / heap.
+  assert.equal(t.rows.find((r) => r.key === 'notLive').name, 'heap not live');
+  assert.equal(row('notLive')[0].value, 1 - 100000 / 150000);
+  assert.ok(!t.rows.some((r) => /fragmentation/.test(r.name)));
+  assert.match(t.rows.find((r) => r.key === 'heapPages').name, /Emscripten/, 'the figure names its build');
   assert.deepEqual(row('breakOffset').map((c) => c.text), ['+17984 (harness)', '+3696 (own)']);
   assert.equal(row('error')[0].text, 'at the end');
 });
