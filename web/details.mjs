@@ -122,7 +122,7 @@ export function describeEntry(snapshot, i, bytes, log) {
     if (sealed) {
       row('requested', `${e.requested ?? '?'} B`);
       row('usable', `${e.usable} B`);
-      row('seal', `the last 4 bytes (at ${hex(e.header + e.size - 4)}): the block's address masked with the heap's key; free() checks it`);
+      row('seal', `the last 4 bytes (at ${hex(e.header + e.size - 4)}): the offset of the block's header masked with the heap's key; free() checks it`);
       row('slack', `${e.usable - (e.requested ?? e.usable)} B (rounding to 16 B)`);
       if (e.align > 16) row('alignment', `${e.align} (aligned_alloc)`);
       row('allocated', stepText(log, e.step));

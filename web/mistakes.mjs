@@ -30,7 +30,7 @@ export function interiorFree({ expr, addr, block, offset, headerWord }) {
     const h = decodeHeader(headerWord);
     word = !h.free && !h.slab && h.size >= MIN_BLOCK
       ? ` The 4 bytes before it (where a header would be) hold ${hex(headerWord)}, which reads like the header of a ` +
-        `${h.size}-byte block in use; but a block lmalloc hands out ends with a seal (4 bytes keyed to its address), ` +
+        `${h.size}-byte block in use; but a block lmalloc hands out ends with a seal (4 bytes keyed to where the block starts), ` +
         'and none is where that header says its block ends.'
       : ` The 4 bytes before it (where a header would be) hold ${hex(headerWord)}, which is not a valid header.`;
   }

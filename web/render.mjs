@@ -91,7 +91,10 @@ export function buildTrack(snapshot, compress = false) {
       pushSpan(span, i);
       at = span.end;
     }
-    push({ kind: 'sub', start: at, end: e.header + e.size, style: h?.spans.length ? 'slack' : 'heapmeta', ref: i, compressible: true });
+    // The holding block's slack, then its seal (its last 4 bytes).
+    const seal = e.header + e.size - SEAL_SIZE;
+    push({ kind: 'sub', start: at, end: seal, style: h?.spans.length ? 'slack' : 'heapmeta', ref: i, compressible: true });
+    push({ kind: 'sub', start: seal, end: e.header + e.size, style: 'seal', ref: i });
   };
   // An arena's chunk: its header (and the arena struct in the first
   // chunk), the allocations since the last reset, then the bump space.

@@ -175,7 +175,7 @@ export const SCENARIOS = [
     steps: [
       {
         op: 'many', name: 'a', count: 40, size: 1000,
-        say: '40 blocks of 1000 bytes (1008 with header and rounding) fill most of the start-up region.',
+        say: '40 blocks of 1000 bytes (1008 with header and seal) fill most of the start-up region.',
       },
       {
         op: 'freeEvery', name: 'a', start: 0, stride: 2, code: 'for (i = 0; i < 40; i += 2) free(a[i]);',

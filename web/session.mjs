@@ -46,7 +46,7 @@ export const HEAP_OPTIONS = Object.freeze({ heaps: true, checks: true });
 
 const align16 = (n) => Math.ceil(n / 16) * 16;
 const utf8 = new TextEncoder();
-const isObject = (usable) => usable % 16 === 0; // blocks have usable = 12 mod 16
+const isObject = (usable) => usable % 16 === 0; // blocks have usable = 8 mod 16 (header and seal)
 
 /** The C source line of an operation (shown in the step log). An
  * allocation step with `heap: name` runs on that created heap: the line

@@ -348,6 +348,10 @@ test('a created heap: its own region inside a block of the default heap, with it
   const tag = instructions.find((d) => d.kind === 'label' && d.tag === 'heap');
   assert.equal(tag.text, 'heap h: 16 KiB fixed, 3 blocks, 1.33 KiB in use');
   assert.deepEqual([tag.start, tag.end], [buffer.header, buffer.header + buffer.size]);
+  // The holding block ends with its seal, as every block in use does.
+  const own = buildTrack(snap).pieces.filter((p) => p.kind === 'sub' && p.ref === h.index);
+  assert.deepEqual(own.map((p) => [p.style, p.end - p.start]).at(-1), ['seal', 4]);
+  assert.equal(own.at(-1).end, buffer.header + buffer.size);
   const d = describeEntry(snap, entryByPtr(snap, b1.ptr), s.peek(b1.ptr - 4, 16), s.log());
   assert.equal(d.title, 'heap h: block "b1"');
   // free on the wrong heap, free of its block, and the right free.
