@@ -10,7 +10,7 @@
 //        allocator: { kind: 'lmalloc-js', module: url, api: url }
 //                 | { kind: 'emscripten', module: url, name, label, breakOffset }
 //        trace: { url } | { bytes } (gzip or plain; a user's file) | { text }
-//     -> { type: 'opened', info, figures } or { type: 'failed', message }
+//     -> { type: 'opened', info, figures } or { type: 'failed', seq, message }
 //   { type: 'goto', step, view }   move to `step`; view: 'detail' (the whole
 //        lmalloc heap: walk + memory), 'blocks' (live blocks only) or null
 //     -> { type: 'progress', figures } now and then while far away, and
@@ -18,7 +18,8 @@
 //        or stopped before it by a refused operation: figures.error);
 //        a detail view of a memory larger than MAX_VIEW_BYTES holds no
 //        walk or copy, only { tooLarge: { memoryBytes, limit } };
-//        { type: 'failed', seq, message } when the move itself failed
+//        { type: 'failed', seq, message } when the move itself failed, or
+//        when no trace is open (no open yet, or the last open failed)
 //   { type: 'diff', a, b }  which blocks appeared / moved / were freed
 //        from step a to step b (the replay is left at b)
 //     -> { type: 'diff', result, figures }
@@ -26,6 +27,9 @@
 //     -> { type: 'timed', timed, figures }
 //   { type: 'text', count }  the first `count` operations as lmtrace text
 //     -> { type: 'text', text }
+// Any request that fails (diff, time and text included) is answered
+// { type: 'failed', seq, message }, and the messages queued behind it are
+// still handled.
 // Replies that carry `history` send only the samples the page has not had
 // yet (the page keeps them); `grows` likewise.
 
@@ -133,13 +137,22 @@ function reply(type, extra = {}, transfer = []) {
   post({ type, figures: replay.figures(), ...news(), ...extra }, transfer);
 }
 
+// The replay, or an error that says there is none.
+function opened() {
+  if (!replay) throw new Error('no trace open');
+  return replay;
+}
+
 // Moves toward `target` in slices until there, then answers the goto.
 async function pump() {
   if (pumping) return;
   pumping = true;
   try {
+    // No trace (none opened, or its open failed): the page waits for an
+    // answer to every goto before it sends the next one.
+    opened();
     // After a refused operation only a move backwards can go anywhere.
-    while (replay && !replay.reached(target)) {
+    while (!replay.reached(target)) {
       await replay.rewind(target);
       replay.runTo(target, SLICE_MS);
       if (performance.now() - lastProgress > PROGRESS_MS && replay.pos !== target) {
@@ -149,10 +162,8 @@ async function pump() {
       await yieldNow();
       await drain();
     }
-    if (replay) {
-      const { view: v, transfer } = wantView ? view(wantView) : { view: null, transfer: [] };
-      reply('at', { seq: targetSeq, view: v }, transfer);
-    }
+    const { view: v, transfer } = wantView ? view(wantView) : { view: null, transfer: [] };
+    reply('at', { seq: targetSeq, view: v }, transfer);
   } finally {
     pumping = false;
   }
@@ -172,12 +183,8 @@ async function drain() {
 async function handle(m) {
   switch (m.type) {
     case 'open': {
-      try {
-        const info = await open(m);
-        reply('opened', { seq: m.seq, info });
-      } catch (e) {
-        post({ type: 'failed', seq: m.seq, message: e.message });
-      }
+      const info = await open(m);
+      reply('opened', { seq: m.seq, info });
       break;
     }
     case 'goto':
@@ -192,7 +199,7 @@ async function handle(m) {
       }
       break;
     case 'diff': {
-      await replay.seek(m.a);
+      await opened().seek(m.a);
       const A = replay.liveBlocks();
       await replay.seek(m.b);
       const B = replay.liveBlocks();
@@ -201,27 +208,34 @@ async function handle(m) {
       break;
     }
     case 'time': {
-      const timed = await replay.timeWhole();
+      const timed = await opened().timeWhole();
       reply('timed', { seq: m.seq, timed });
       break;
     }
     case 'text':
-      post({ type: 'text', seq: m.seq, text: writeTrace(replay.trace, { count: m.count ?? replay.trace.count }) });
+      post({ type: 'text', seq: m.seq, text: writeTrace(opened().trace, { count: m.count ?? replay.trace.count }) });
       break;
     default:
       post({ type: 'failed', seq: m.seq, message: `unknown message ${m.type}` });
   }
 }
 
+// Every request is answered, a failed one too (with its seq, so that the
+// page's promise for it settles), and the queue is drained either way.
 let running = false;
 self.onmessage = async (ev) => {
   queue.push(ev.data);
   if (running) return;
   running = true;
   try {
-    while (queue.length) await handle(queue.shift());
-  } catch (e) {
-    post({ type: 'failed', message: e.message, stack: e.stack });
+    while (queue.length) {
+      const m = queue.shift();
+      try {
+        await handle(m);
+      } catch (e) {
+        post({ type: 'failed', seq: m.seq, message: e.message, stack: e.stack });
+      }
+    }
   } finally {
     running = false;
   }

@@ -394,6 +394,31 @@ test('malloc(4000000000): the views say which operation and why, the transport s
   await R(page, () => { window.__replay.state.errors.length = 0; });
 });
 
+// Settles a promise in the page within `ms`: 'answered', 'failed: message' or 'no answer'.
+const SETTLE = `(p, ms = 10000) => Promise.race([
+  p.then(() => 'answered', (e) => 'failed: ' + e.message),
+  new Promise((r) => setTimeout(() => r('no answer'), ms)),
+])`;
+
+test('a worker with no trace open answers every request: a goto, a diff, a time, a text', { skip, timeout: 60000 }, async (t) => {
+  const page = await openReplay(t);
+  const out = await R(page, async (settleSrc) => {
+    const settle = eval(settleSrc); // eslint-disable-line no-eval
+    const { ReplayClient } = await import('./replay-client.mjs');
+    const c = ReplayClient.create(new URL('./replay-worker.mjs', location.href));
+    // An open that fails (no such module), and requests queued behind it while it runs.
+    const spec = { kind: 'emscripten', module: new URL('/build/web/allocators/none.wasm', location.href).href, name: 'none', label: 'none' };
+    const asked = [c.open(spec, { text: 'lmtrace v1 ids 1 ops 2\na 0 10\nf 0\n' }), c.diff(0, 2), c.text(1), c.goto(1), c.time()];
+    const answers = await Promise.all(asked.map((p) => settle(p)));
+    // And a goto alone, later.
+    answers.push(await settle(c.goto(2)));
+    c.terminate();
+    return answers;
+  }, SETTLE);
+  assert.match(out[0], /^failed: cannot load http:\/\/[^ ]+\/build\/web\/allocators\/none\.wasm: HTTP 404$/);
+  assert.deepEqual(out.slice(1), Array(5).fill('failed: no trace open'));
+});
+
 test('the playground exports its steps as a trace and opens them in the replay page', { skip, timeout: 60000 }, async (t) => {
   const context = await suite.browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true });
   t.after(() => context.close());
