@@ -27,6 +27,12 @@
 //   1-based, is the operation refused; pos stays error.step - 1), as the
 //   harness would fail. The allocator may be half-way through that call,
 //   so a move to before error.step starts again from a snapshot.
+// - If restoring a snapshot fails (the allocator's restore or reset threw,
+//   e.g. memory could not grow), the allocator may already be a fresh
+//   instance while pos and the id tables are not: the replay starts again
+//   from a fresh allocator (pos 0) and the move fails with the reason; if
+//   even that fails, `broken` holds the reason and every later move throws
+//   it (nothing it would show could be trusted).
 // - A snapshot is not taken while the memory it would copy is larger than
 //   the whole budget (it could not be kept with any other; copying gigabytes
 //   can fail): time travel then replays from an earlier one.
@@ -80,6 +86,7 @@ export class Replay {
 
   /** Replays forward until pos === target or `budgetMs` have passed; returns pos. */
   runTo(target, budgetMs = Infinity) {
+    if (this.broken) throw this.broken;
     target = Math.min(Math.max(0, target), this.trace.count);
     const t0 = now();
     while (this.pos < target && !this.error) {
@@ -120,8 +127,12 @@ export class Replay {
 
   /** The first half of seek: restores the nearest snapshot at or before
    * `target` (or a fresh allocator) when that is behind us or closer than
-   * where we are; runTo(target) does the rest. Returns pos. */
+   * where we are, or when the replay is stopped by a refused operation
+   * and `target` is before it (the allocator may be half-way through that
+   * call: even a move to the step it stopped at, pos, restores);
+   * runTo(target) does the rest. Returns pos. */
   async rewind(target) {
+    if (this.broken) throw this.broken;
     target = Math.min(Math.max(0, target), this.trace.count);
     const refused = this.error !== null && target < this.error.step; // before the refused operation
     if (target === this.pos && !refused) return this.pos;
@@ -272,24 +283,40 @@ export class Replay {
   }
 
   async #restore(snap) {
-    if (snap) {
-      await this.allocator.restore(snap.saved);
-      this.ptr.set(snap.ptr);
-      this.size.set(snap.size);
-      this.born.set(snap.born);
-      this.pos = snap.step;
-      this.live = snap.live;
-      this.liveCount = snap.liveCount;
-      this.peak = snap.peak;
-    } else {
-      await this.allocator.reset();
-      this.ptr.fill(0);
-      this.size.fill(0);
-      this.born.fill(0);
-      this.pos = 0;
-      this.live = 0;
-      this.liveCount = 0;
-      this.peak = 0;
+    try {
+      if (snap) {
+        await this.allocator.restore(snap.saved);
+        this.ptr.set(snap.ptr);
+        this.size.set(snap.size);
+        this.born.set(snap.born);
+        this.pos = snap.step;
+        this.live = snap.live;
+        this.liveCount = snap.liveCount;
+        this.peak = snap.peak;
+      } else {
+        await this.allocator.reset();
+        this.ptr.fill(0);
+        this.size.fill(0);
+        this.born.fill(0);
+        this.pos = 0;
+        this.live = 0;
+        this.liveCount = 0;
+        this.peak = 0;
+      }
+    } catch (e) {
+      // The allocator may be a fresh instance already, the tables not:
+      // start again from nothing, or give up for good.
+      const what = snap ? `restoring the snapshot of step ${snap.step}` : 'starting a fresh allocator';
+      if (snap) {
+        try {
+          await this.#restore(null);
+        } catch {
+          // this.broken is set
+        }
+        if (!this.broken) throw new Error(`${what} failed: ${e.message} (the replay starts again from step 0)`);
+      }
+      this.broken ??= new Error(`the replay cannot go on: ${what} failed: ${e.message}`);
+      throw this.broken;
     }
     this.error = null;
     this.restores = (this.restores ?? 0) + 1;

@@ -2,7 +2,8 @@
 // trace parsing (lmtrace v1 and CS:APP), writing and recording; the share
 // link codec; snapshot bookkeeping; the replay engine (time travel returns
 // a state byte for byte, figures equal an independent replay and the
-// benchmark harness); and the pure layouts of replay-view.mjs.
+// benchmark harness, a failed restore leaves no replay on the wrong heap);
+// and the pure layouts of replay-view.mjs.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -369,6 +370,60 @@ test('no snapshot of a memory larger than the whole budget; time travel replays 
   assert.equal(r.liveBlocks().ptr.length, 2000);
   await r.seek(3000);
   assert.deepEqual(r.liveBlocks(), end);
+});
+
+// An allocator whose next restore fails after it has already replaced its
+// instance (lmallocJs's restore makes a fresh heap, then grows its memory:
+// that grow can fail), and whose reset fails too when asked.
+async function failingAllocator() {
+  const a = await lmallocJs({ createHeap, module: await release() });
+  const fail = { restore: false, reset: false };
+  const { restore, reset } = a;
+  a.restore = async (saved) => {
+    if (!fail.restore) return restore.call(a, saved);
+    fail.restore = false;
+    await reset.call(a); // a fresh instance...
+    throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded'); // ...and no bytes
+  };
+  a.reset = async () => {
+    if (!fail.reset) return reset.call(a);
+    throw new RangeError('WebAssembly.Instance(): Out of memory');
+  };
+  return { a, fail };
+}
+
+test('a restore that fails leaves no replay on the wrong heap: it starts again from step 0, or every move says why it cannot', async () => {
+  const { text } = prefixFile('gcc-cc1', 6000);
+  const trace = parseTrace(text);
+  const reference = await lmallocReplay(trace);
+  reference.runTo(5000);
+  const want = { live: reference.liveBlocks(), blocks: reference.allocator.blocks(), stats: reference.allocator.stats() };
+
+  const { a, fail } = await failingAllocator();
+  const r = new Replay(trace, a, { interval: 1024 });
+  r.runTo(6000);
+  fail.restore = true;
+  await assert.rejects(r.seek(3000), /^Error: restoring the snapshot of step \d+ failed: WebAssembly\.Memory\.grow\(\): Maximum memory size exceeded \(the replay starts again from step 0\)$/);
+  // Wherever it says it is, its heap is that step's heap.
+  const at = async (step) => {
+    await reference.seek(step);
+    return { live: reference.liveBlocks(), blocks: reference.allocator.blocks() };
+  };
+  assert.deepEqual({ live: r.liveBlocks(), blocks: a.blocks() }, await at(r.pos), `at step ${r.pos}`);
+  assert.equal(r.pos, 0, 'the tables say step 0, as the fresh allocator is');
+  // A later move replays on a heap that matches its tables: the same heap as a replay that never failed.
+  await r.seek(5000);
+  assert.deepEqual({ live: r.liveBlocks(), blocks: a.blocks(), stats: a.stats() }, want);
+  assert.equal(r.error, null);
+
+  // When even a fresh start fails, every later move fails with the reason.
+  fail.restore = true;
+  fail.reset = true;
+  const broken = /^Error: the replay cannot go on: starting a fresh allocator failed: WebAssembly\.Instance\(\): Out of memory$/;
+  await assert.rejects(r.seek(100), broken);
+  await assert.rejects(r.seek(5000), broken);
+  assert.throws(() => r.runTo(6000), broken);
+  await assert.rejects(r.timeWhole(), broken);
 });
 
 test('diffLive: appeared, freed, moved, resized, kept', () => {
