@@ -82,6 +82,7 @@ const state = {
   source: null, // { url, name, bundled } | { bytes, name } | { text, name }
   heap: null, // ReplayClient on lmalloc.wasm (the detailed heap)
   compare: null, // [{ client, spec, view, figures }]
+  compareReady: null, // resolves once state.compare's workers have opened the trace (or failed to)
   count: 0,
   target: 0, // the step asked for
   virtual: 0, // while playing: where playback is in time (ops)
@@ -190,9 +191,7 @@ async function openSource(source, { step = 0 } = {}) {
   gen = ++state.generation;
   closeMessage();
   state.heap?.terminate();
-  for (const c of state.compare ?? []) c.client.terminate();
-  state.compare = null;
-  compareMapsEl.replaceChildren();
+  closeCompare();
   state.source = source;
   showSource(source);
   state.snap = null;
@@ -208,6 +207,8 @@ async function openSource(source, { step = 0 } = {}) {
   renderTraceInfo(opened.info);
   say(`${source.name}: ${fmt(state.count)} operations (loaded in ${Math.round(performance.now() - t0)} ms)`);
   if (state.tab === 'compare') await openCompare();
+  // Another trace may have replaced this one while its comparison opened.
+  if (gen !== state.generation) return;
   await move(Math.min(step, state.count));
 }
 
@@ -244,9 +245,11 @@ function move(step, { detail = true } = {}) {
   state.target = clampStep(step);
   const gen = state.generation;
   const jobs = [];
-  // A move that failed in a worker is reported; the next one may go.
+  // A move that failed in a worker is reported; the next one may go. A
+  // worker the page stopped (another trace, a comparison that could not
+  // open) is no news.
   const failed = (label) => (e) => {
-    if (gen === state.generation) say(`${label} cannot show step ${fmt(state.target)}: ${e.message}`, true);
+    if (gen === state.generation && !e.terminated) say(`${label} cannot show step ${fmt(state.target)}: ${e.message}`, true);
   };
   if (state.tab === 'heap' && state.heap) {
     jobs.push(state.heap.goto(state.target, detail ? 'detail' : null).then((m) => {
@@ -554,12 +557,30 @@ function renderDiff() {
 
 // --- compare allocators -------------------------------------------------------------------
 
-async function openCompare() {
-  if (state.compare || !state.source) return;
+/** Opens the trace shown on every allocator of the manifest, once per
+ * trace (a second call waits for the first). When one cannot open it (its
+ * module is missing or does not compile...), the comparison is closed,
+ * the message strip says why, and the next visit of the tab tries again. */
+function openCompare() {
+  if (state.compare) return state.compareReady;
+  if (!state.source) return Promise.resolve();
+  state.compareReady = startCompare();
+  return state.compareReady;
+}
+
+// Stops the comparison's workers (whatever waits on them is rejected) and forgets it.
+function closeCompare() {
+  for (const c of state.compare ?? []) c.client.terminate();
+  state.compare = null;
+  state.compareReady = null;
+  compareMapsEl.replaceChildren();
+}
+
+async function startCompare() {
   const gen = state.generation;
   const specs = state.manifest.allocators;
   compareMapsEl.replaceChildren();
-  state.compare = specs.map((a, k) => {
+  const compare = specs.map((a, k) => {
     const figEl = document.createElement('figure');
     const captionEl = document.createElement('figcaption');
     const nameEl = document.createElement('strong');
@@ -576,14 +597,18 @@ async function openCompare() {
     figEl.append(captionEl, canvasEl);
     compareMapsEl.append(figEl);
     const client = ReplayClient.create(WORKER);
-    client.onFailure = (e) => say(`${a.label} worker: ${e.message}`, true);
+    client.onFailure = (e) => {
+      if (gen === state.generation) say(`${a.label} worker: ${e.message}`, true);
+    };
     client.onFigures = (f) => {
-      if (gen !== state.generation) return;
-      state.compare[k].figures = f;
-      if (state.tab === 'compare') renderPosition();
+      if (gen !== state.generation || state.compare !== compare) return;
+      compare[k].figures = f;
+      if (state.tab !== 'compare') return;
+      renderPosition();
     };
     return { client, spec: a, canvasEl, capEl, info: null, view: null, figures: null };
   });
+  state.compare = compare;
   const shadesEl = document.createElement('p');
   shadesEl.className = 'shade-legend muted';
   shadesEl.append('live bytes per pixel: 0%');
@@ -604,12 +629,21 @@ async function openCompare() {
     li.append(a.label);
     return li;
   }));
-  await Promise.all(state.compare.map((c) => c.client.open(
-    { kind: 'emscripten', module: new URL(c.spec.file, ALLOCATORS).href, name: c.spec.name, label: c.spec.label, breakOffset: c.spec.breakOffset },
-    forWorker(state.source), { budgetBytes: 64 * 2 ** 20 },
-  ).then((m) => {
-    c.info = m.info;
-  })));
+  try {
+    await Promise.all(compare.map((c) => c.client.open(
+      { kind: 'emscripten', module: new URL(c.spec.file, ALLOCATORS).href, name: c.spec.name, label: c.spec.label, breakOffset: c.spec.breakOffset },
+      forWorker(state.source), { budgetBytes: 64 * 2 ** 20 },
+    ).then((m) => {
+      c.info = m.info;
+    }, (e) => {
+      throw Object.assign(new Error(`${c.spec.label}: ${e.message}`), { terminated: e.terminated });
+    })));
+  } catch (e) {
+    // Replaced meanwhile (another trace): nothing to say.
+    if (state.compare !== compare || e.terminated) return;
+    closeCompare();
+    say(`cannot compare the allocators on ${state.source.name}: ${e.message} (the Compare tab tries again when opened again)`, true);
+  }
 }
 
 function onCompareArrived(k, m) {
@@ -688,7 +722,9 @@ async function timeAll() {
   try {
     for (const c of state.compare) {
       say(`timing ${c.spec.label} on the whole trace, alone…`);
-      const m = await c.client.time();
+      const m = await c.client.time().catch((e) => {
+        throw new Error(`cannot time ${c.spec.label}: ${e.message}`);
+      });
       c.figures = m.figures;
       invalidate();
     }
@@ -872,6 +908,8 @@ async function run(work) {
   try {
     return await work();
   } catch (e) {
+    // A worker the page stopped (another trace opened meanwhile) is no failure.
+    if (e.terminated) return null;
     // The status line is where the page reports (a bad file is not a bug).
     say(`error: ${e.message}`, true);
     return null;
@@ -988,7 +1026,8 @@ window.__replay = {
   },
   compareSteps: (a, b) => compareSteps(a, b),
   selectTab,
-  openText: (text, name = 'upload') => openSource({ text, name }),
+  /** Opens a trace given as text, at `step` (as a #t= link does). */
+  openText: (text, name = 'upload', step = 0) => openSource({ text, name }, { step }),
   share,
   exportTrace,
   timeAll,

@@ -4,7 +4,9 @@
 // goto is in flight; a newer one replaces any that waits, and every caller
 // waiting for a superseded goto gets the reply of the one that replaced it.
 // It also keeps what the worker sends only once: the chart samples
-// (history) and the memory-growth events.
+// (history) and the memory-growth events. Every promise it gives settles:
+// with the worker's answer, or rejected when the worker fails (a failed
+// request, a crashed worker) or is terminated.
 //
 // No DOM; a Worker (browser) is passed in or made from workerUrl.
 
@@ -12,8 +14,9 @@ export class ReplayClient {
   #worker;
   #seq = 0;
   #pending = new Map(); // seq -> { resolve, reject }
-  #inFlight = null; // { seq, waiters: [resolve] }
-  #queued = null; // { step, view, waiters }
+  #inFlight = null; // { seq, waiters: [{ resolve, reject }] }: the goto sent
+  #queued = null; // { step, view, waiters: [{ resolve, reject }] }: the goto to send next
+  #stopped = null; // the error of terminate(): later requests get it at once
 
   /** Samples for the charts, in step order (accumulated). */
   history = [];
@@ -29,13 +32,19 @@ export class ReplayClient {
     worker.onmessage = (ev) => this.#receive(ev.data);
     worker.onerror = (ev) => {
       const err = new Error(`replay worker: ${ev.message ?? 'failed to start'}`);
-      for (const p of this.#pending.values()) p.reject(err);
-      this.#pending.clear();
-      for (const w of [...(this.#inFlight?.waiters ?? []), ...(this.#queued?.waiters ?? [])]) w.reject(err);
-      this.#inFlight = null;
-      this.#queued = null;
+      this.#failAll(err);
       this.onFailure?.(err);
     };
+  }
+
+  // Rejects every request waiting for an answer, and every move (sent or waiting).
+  #failAll(err) {
+    const pending = [...this.#pending.values()];
+    const moves = [...(this.#inFlight?.waiters ?? []), ...(this.#queued?.waiters ?? [])];
+    this.#pending.clear();
+    this.#inFlight = null;
+    this.#queued = null;
+    for (const p of [...pending, ...moves]) p.reject(err);
   }
 
   static create(workerUrl) {
@@ -93,6 +102,10 @@ export class ReplayClient {
 
   request(msg, transfer) {
     return new Promise((resolve, reject) => {
+      if (this.#stopped) {
+        reject(this.#stopped);
+        return;
+      }
       const seq = ++this.#seq;
       this.#pending.set(seq, { resolve, reject });
       this.#worker.postMessage({ ...msg, seq }, transfer ?? []);
@@ -115,6 +128,10 @@ export class ReplayClient {
   goto(step, view = null) {
     return new Promise((resolve, reject) => {
       const waiter = { resolve, reject };
+      if (this.#stopped) {
+        reject(this.#stopped);
+        return;
+      }
       if (!this.#inFlight) {
         this.#inFlight = { seq: this.#send({ type: 'goto', step, view }), waiters: [waiter] };
         return;
@@ -148,7 +165,12 @@ export class ReplayClient {
     return this.request({ type: 'text', count });
   }
 
+  /** Stops the worker. Whatever still waits for it (an open, a move, a
+   * diff...) is rejected with an error whose `terminated` is true: the
+   * page stopped it on purpose, which is no failure to report. */
   terminate() {
     this.#worker.terminate();
+    this.#stopped ??= Object.assign(new Error('replay worker stopped'), { terminated: true });
+    this.#failAll(this.#stopped);
   }
 }

@@ -31,6 +31,8 @@ const openReplay = (t, hash = '') => suite.open(t, `replay.html${hash}`, async (
 }, { acceptDownloads: true });
 
 const R = (page, fn, arg) => page.evaluate(fn, arg);
+// Every text the page put in its message strip so far (state.errors).
+const errorsSaid = (page) => R(page, () => [...window.__replay.state.errors]);
 const shot = (page, name) => page.screenshot({ path: join(shots, name) });
 
 // What the map shows, block by block, with the trace's names.
@@ -417,6 +419,59 @@ test('a worker with no trace open answers every request: a goto, a diff, a time,
   }, SETTLE);
   assert.match(out[0], /^failed: cannot load http:\/\/[^ ]+\/build\/web\/allocators\/none\.wasm: HTTP 404$/);
   assert.deepEqual(out.slice(1), Array(5).fill('failed: no trace open'));
+});
+
+test('a comparison that cannot open says why; the heap view goes on and the Compare tab tries again', { skip, timeout: 90000 }, async (t) => {
+  const page = await openReplay(t, '#trace=perl-wordfreq&step=100');
+  // dlmalloc's module is not wasm (a damaged build): its worker's open fails.
+  const damaged = '**/build/web/allocators/dlmalloc.wasm';
+  await page.route(damaged, (route) => route.fulfill({ status: 200, contentType: 'application/wasm', body: 'not wasm' }));
+  await page.click('#tab-compare');
+  const text = await wholeMessage(page);
+  assert.match(text, /^cannot compare the allocators on perl-wordfreq: dlmalloc: WebAssembly\.compile\(\): .* \(the Compare tab tries again when opened again\)$/);
+  assert.equal(await R(page, () => window.__replay.state.compare), null, 'its workers are stopped');
+  assert.equal(await page.locator('#compare-maps canvas').count(), 0);
+  // Nothing waits on the workers that failed: moves and Play answer.
+  assert.equal(await R(page, async (src) => eval(src)(window.__replay.goto(200)), SETTLE), 'answered');
+  await R(page, () => window.__replay.play(Infinity));
+  await R(page, () => window.__replay.pause());
+  assert.equal(await R(page, async (src) => eval(src)(window.__replay.settle()), SETTLE), 'answered');
+  await R(page, () => window.__replay.selectTab('heap'));
+  assert.equal(await R(page, () => window.__replay.goto(300)), 300, 'the heap view goes on');
+  // The module is mended: the tab, opened again, compares.
+  await page.unroute(damaged);
+  await page.click('#tab-compare');
+  await page.waitForFunction(() => document.querySelectorAll('#compare-maps canvas').length === 3);
+  assert.equal(await R(page, () => window.__replay.goto(400)), 400);
+  assert.deepEqual(await R(page, () => window.__replay.compareFigures().map((f) => f.step)), [400, 400, 400]);
+  const said = await errorsSaid(page);
+  assert.equal(said.length, 1, said.join(' | '));
+});
+
+test('a trace opened while the previous one\'s comparison is still opening: the newer one wins, at its step, and nothing waits forever', { skip, timeout: 90000 }, async (t) => {
+  const page = await openReplay(t, '#trace=perl-wordfreq&view=compare');
+  // The comparison's modules arrive late: the second trace replaces the first while its comparison opens.
+  await page.route('**/build/web/allocators/*.wasm', async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
+  const text = `lmtrace v1 ids 10 ops 10\n${Array.from({ length: 10 }, (_, i) => `a ${i} ${32 * (i + 1)}`).join('\n')}\n`;
+  const first = await R(page, async ({ text: s, settleSrc }) => {
+    const settle = eval(settleSrc); // eslint-disable-line no-eval
+    const r = window.__replay;
+    const opening = r.openText(s, 'first', 7);
+    while (r.state.source?.name !== 'first') await new Promise((res) => setTimeout(res, 5));
+    await r.openText(s, 'second', 3);
+    return settle(opening);
+  }, { text, settleSrc: SETTLE });
+  assert.equal(first, 'answered', 'the first open settles');
+  await R(page, () => window.__replay.settle());
+  assert.equal(await R(page, () => window.__replay.state.source.name), 'second');
+  assert.equal(await R(page, () => window.__replay.step), 3);
+  // The first trace's step never reached the second's workers.
+  assert.deepEqual(await R(page, () => window.__replay.compareFigures().map((f) => [f.step, f.frontier])), [[3, 3], [3, 3], [3, 3]]);
+  assert.equal(await page.locator('#message').isHidden(), true);
+  assert.deepEqual(await errorsSaid(page), []);
 });
 
 test('the playground exports its steps as a trace and opens them in the replay page', { skip, timeout: 60000 }, async (t) => {

@@ -3,7 +3,8 @@
 // link codec; snapshot bookkeeping; the replay engine (time travel returns
 // a state byte for byte, figures equal an independent replay and the
 // benchmark harness, a failed restore leaves no replay on the wrong heap);
-// and the pure layouts of replay-view.mjs.
+// the worker client's promises (replay-client.mjs, on a fake worker); and
+// the pure layouts of replay-view.mjs.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { Replay, diffLive } from '../../web/replay-engine.mjs';
 import {
   compareNote, compareRows, coverage, occupancyLayout, replaySnapshot, sharedStep, stepAtX, timelineLayout, xOfStep,
 } from '../../web/replay-view.mjs';
+import { ReplayClient } from '../../web/replay-client.mjs';
 import { packEntries, unpackEntries } from '../../web/packed-walk.mjs';
 import { sessionTrace } from '../../web/session-trace.mjs';
 import { HEAP_OPTIONS } from '../../web/session.mjs';
@@ -424,6 +426,51 @@ test('a restore that fails leaves no replay on the wrong heap: it starts again f
   await assert.rejects(r.seek(5000), broken);
   assert.throws(() => r.runTo(6000), broken);
   await assert.rejects(r.timeWhole(), broken);
+});
+
+// A Worker stand-in: records what is posted; `answer` replies as the worker would.
+function fakeWorker() {
+  const w = {
+    posted: [],
+    terminated: false,
+    postMessage(m) { this.posted.push(m); },
+    terminate() { this.terminated = true; },
+    answer(m) { this.onmessage({ data: m }); },
+  };
+  return w;
+}
+
+// Whether a promise has settled, and how (after pending callbacks have run).
+async function outcome(p) {
+  const none = Symbol('pending');
+  const r = await Promise.race([p.then((v) => ({ value: v }), (e) => ({ error: e })), new Promise((res) => setTimeout(() => res(none), 20))]);
+  return r === none ? 'pending' : r;
+}
+
+test('the worker client: every promise settles; terminate() rejects what waits, and what is asked after', async () => {
+  const w = fakeWorker();
+  const c = new ReplayClient(w);
+  const open = c.open({ kind: 'emscripten' }, { text: '' });
+  const moving = c.goto(5); // sent
+  const waiting = c.goto(7); // waits for the one sent
+  const diff = c.diff(0, 3);
+  assert.deepEqual(w.posted.map((m) => m.type), ['open', 'goto', 'diff']);
+  // A failed request is answered with its seq: its promise, and only it, is rejected.
+  const d = w.posted[2];
+  w.answer({ type: 'failed', seq: d.seq, message: 'no trace open' });
+  assert.equal((await outcome(diff)).error?.message, 'no trace open');
+  assert.equal(await outcome(moving), 'pending');
+  c.terminate();
+  assert.equal(w.terminated, true);
+  for (const p of [open, moving, waiting]) {
+    const o = await outcome(p);
+    assert.notEqual(o, 'pending', 'settled');
+    assert.equal(o.error.message, 'replay worker stopped');
+    assert.equal(o.error.terminated, true, 'marked: the page stopped it, no failure to report');
+  }
+  assert.equal(c.busy, false);
+  for (const p of [c.goto(1), c.time(), c.text(2)]) assert.equal((await outcome(p)).error?.terminated, true);
+  assert.equal(w.posted.length, 3, 'nothing is sent to a stopped worker');
 });
 
 test('diffLive: appeared, freed, moved, resized, kept', () => {
