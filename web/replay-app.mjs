@@ -242,23 +242,24 @@ function activeClients() {
 
 /** Moves the shown step; resolves once every active view has arrived. */
 function move(step, { detail = true } = {}) {
-  state.target = clampStep(step);
+  const target = clampStep(step);
+  state.target = target;
   const gen = state.generation;
   const jobs = [];
-  // A move that failed in a worker is reported; the next one may go. A
-  // worker the page stopped (another trace, a comparison that could not
-  // open) is no news.
+  // A move that failed in a worker is reported (with the step it asked
+  // for, not a later one); the next one may go. A worker the page stopped
+  // (another trace, a comparison that could not open) is no news.
   const failed = (label) => (e) => {
-    if (gen === state.generation && !e.terminated) say(`${label} cannot show step ${fmt(state.target)}: ${e.message}`, true);
+    if (gen === state.generation && !e.terminated) say(`${label} cannot show step ${fmt(target)}: ${e.message}`, true);
   };
   if (state.tab === 'heap' && state.heap) {
-    jobs.push(state.heap.goto(state.target, detail ? 'detail' : null).then((m) => {
+    jobs.push(state.heap.goto(target, detail ? 'detail' : null).then((m) => {
       if (gen === state.generation) onHeapArrived(m);
     }, failed('lmalloc')));
   }
   if (state.tab === 'compare' && state.compare) {
     state.compare.forEach((c, k) => {
-      jobs.push(c.client.goto(state.target, 'blocks').then((m) => {
+      jobs.push(c.client.goto(target, 'blocks').then((m) => {
         if (gen === state.generation) onCompareArrived(k, m);
       }, failed(c.spec.label)));
     });

@@ -396,6 +396,22 @@ test('malloc(4000000000): the views say which operation and why, the transport s
   await R(page, () => { window.__replay.state.errors.length = 0; });
 });
 
+test('a move that fails names the step it asked for, not a later one', { skip, timeout: 60000 }, async (t) => {
+  const page = await openReplay(t, '#trace=perl-wordfreq');
+  const message = await R(page, async () => {
+    // The worker's answer to the move to 500 is a failure, and comes after the move to 800 was asked for.
+    const c = window.__replay.state.heap;
+    const goto = c.goto.bind(c);
+    c.goto = (step, view) => (step === 500 ? new Promise((_, reject) => setTimeout(() => reject(new Error('the worker could not')), 300)) : goto(step, view));
+    const first = window.__replay.goto(500);
+    await window.__replay.goto(800);
+    await first;
+    return document.querySelector('#message-text').textContent;
+  });
+  assert.equal(message, 'lmalloc cannot show step 500: the worker could not');
+  assert.equal(await R(page, () => window.__replay.step), 800);
+});
+
 // Settles a promise in the page within `ms`: 'answered', 'failed: message' or 'no answer'.
 const SETTLE = `(p, ms = 10000) => Promise.race([
   p.then(() => 'answered', (e) => 'failed: ' + e.message),
