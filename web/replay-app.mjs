@@ -29,7 +29,7 @@ import { fillDetails, fillStats } from './panels.mjs';
 import { ReplayClient } from './replay-client.mjs';
 import {
   SHADES, compareChartLayout, compareNote, compareRows, compareStyle, diffOverlays, occupancyLayout, replaySnapshot, sharedStep,
-  timelineLayout,
+  stopText, timelineLayout,
 } from './replay-view.mjs';
 import { ShareError, decodeShare, encodeShare, parseHash } from './share.mjs';
 import { LEGEND, STYLES } from './styles.mjs';
@@ -99,7 +99,8 @@ const state = {
   tooLarge: null, // { step, memoryBytes, limit }: the last detail view had no map (memory too large)
   generation: 0, // bumped per opened trace: late replies of an old one are ignored
   opening: 0, // bumped per trace asked for: only the latest may replace the one shown
-  errors: [],
+  stops: new Map(), // 'heap' | 'compare:<name>' -> the step refused, once reported
+  errors: [], // every text the message strip showed, in order (the tests read it)
 };
 
 const canvases = new Map();
@@ -192,6 +193,7 @@ async function openSource(source, { step = 0 } = {}) {
   closeMessage();
   state.heap?.terminate();
   closeCompare();
+  state.stops.clear();
   state.source = source;
   showSource(source);
   state.snap = null;
@@ -277,7 +279,22 @@ function onHeapFigures(f) {
   if (state.tab !== 'heap') return;
   renderPosition();
   snapshotsEl.textContent = `Time travel: ${f.snapshots.count} snapshots (${formatBytes(f.snapshots.bytes)}, every ${fmt(f.snapshots.interval)} steps); ${f.restores} restores so far.`;
-  if (f.error) say(`lmalloc stopped at step ${fmt(f.error.step)}: ${f.error.message}`, true);
+  noteStop('heap', 'lmalloc', f.error);
+}
+
+// An allocator that refused an operation is reported in the message strip
+// once per stop (every reply while it is stopped carries the error; the
+// strip the user closed stays closed); a move to before it clears it, so
+// the next stop is reported again. The explanation line and the
+// comparison's status row say it at every step.
+function noteStop(key, label, error) {
+  if (!error) {
+    state.stops.delete(key);
+    return;
+  }
+  if (state.stops.get(key) === error.step) return;
+  state.stops.set(key, error.step);
+  say(stopText(error, { label }), true);
 }
 
 function onHeapArrived(m) {
@@ -336,12 +353,13 @@ function tick(now) {
   const shown = shownStep();
   const clients = activeClients();
   const busy = clients.some((c) => c.busy);
-  const failed = clients.find((c) => c.figures?.error);
-  if (failed && !busy) {
-    // An allocator refused an operation (as the harness would fail): stop there.
-    const e = failed.figures.error;
+  // An allocator that refused an operation (as the harness would fail)
+  // stays there (noteStop reported it); Play goes on for the others and
+  // pauses when none is left running.
+  const stopped = clients.filter((c) => c.figures?.error);
+  if (clients.length && stopped.length === clients.length && !busy) {
     pause();
-    say(`${failed.info?.allocator.label ?? 'the allocator'} stopped at step ${fmt(e.step)}: ${e.message}`, true);
+    say(`paused: ${stopped.map((c) => stopText(c.figures.error, { label: c.info?.allocator.label ?? 'the allocator' })).join('; ')}`);
     return;
   }
   if (state.speed !== Infinity) state.virtual = Math.min(state.count, state.virtual + (state.speed * dt) / 1000);
@@ -442,8 +460,7 @@ function stopNotes(step) {
   for (const [label, f, shows] of runs) {
     if (!f?.error) continue;
     refused.add(f.error.step);
-    const where = f.error.step === step ? 'stopped here' : `stopped at step ${fmt(f.error.step)}`;
-    notes.push(`${label} ${where}: ${f.error.message}; ${shows} its heap before that operation.`);
+    notes.push(`${stopText(f.error, { label, here: step })}; ${shows} its heap before that operation.`);
   }
   const big = state.tab === 'heap' ? state.tooLarge : null;
   if (big) {
@@ -574,6 +591,7 @@ function closeCompare() {
   for (const c of state.compare ?? []) c.client.terminate();
   state.compare = null;
   state.compareReady = null;
+  for (const key of state.stops.keys()) if (key.startsWith('compare:')) state.stops.delete(key);
   compareMapsEl.replaceChildren();
 }
 
@@ -605,6 +623,7 @@ async function startCompare() {
       if (gen !== state.generation || state.compare !== compare) return;
       compare[k].figures = f;
       if (state.tab !== 'compare') return;
+      noteStop(`compare:${a.name}`, a.label, f.error);
       renderPosition();
     };
     return { client, spec: a, canvasEl, capEl, info: null, view: null, figures: null };

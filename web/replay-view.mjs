@@ -18,7 +18,8 @@
 //   works for allocators whose layout the page does not know).
 // - compareChartLayout, compareRows: heap size over time and the figures
 //   table of the comparison, compareNote what the table's figures are;
-//   sharedStep: the one step the views of several replays name together.
+//   sharedStep: the one step the views of several replays name together;
+//   stopText: what is said of a replay stopped by a refused operation.
 
 import { PAGE_SIZE, formatBytes, hex } from './heap-layout.mjs';
 import { PITCH, TOP, segmentsOf } from './render.mjs';
@@ -317,6 +318,17 @@ export function sharedStep(figuresList) {
   return stopped !== Infinity ? stopped : 0;
 }
 
+/**
+ * The one sentence for a replay stopped by a refused operation
+ * (figures.error: { step, message }): "[label ]stopped at step N: why", or
+ * "stopped here" when `here` is that step. The message strip, the status
+ * line, the explanation line and the comparison's status row all say it.
+ */
+export function stopText(error, { label = '', here } = {}) {
+  const where = error.step === here ? 'stopped here' : `stopped at step ${error.step.toLocaleString('en-US')}`;
+  return `${label ? `${label} ` : ''}${where}: ${error.message}`;
+}
+
 const pct = (x) => `${(x * 100).toFixed(1)} %`;
 
 /**
@@ -351,7 +363,7 @@ export function compareRows(runs) {
     title: 'offset in its 64 KiB page where the break starts: as in the benchmark harness, or the module\'s own',
   }));
   add('error', 'status', (f) => (f.error ? {
-    text: `stopped at step ${num(f.error.step)}: ${f.error.message}`, value: 1,
+    text: stopText(f.error), value: 1,
     title: 'the allocator refused this operation, as the benchmark harness would stop: its figures are those of the step before',
   } : { text: f.step === f.count ? 'at the end' : `at ${f.step === undefined ? '-' : num(f.step)}`, value: 0, title: '' }));
   return { head: runs.map((r) => r.label), rows };

@@ -389,11 +389,65 @@ test('malloc(4000000000): the views say which operation and why, the transport s
   c = await compare();
   assert.deepEqual(c.status, ['at 1', 'at 1', 'at 1']);
   assert.equal(await explain(), 'Step 1: p[0] = malloc(100);');
-  // Playing stops at the refusal and says so in the message strip.
+  // Playing past the refusal says so in the message strip; the others go on to the end.
   await R(page, () => window.__replay.play(Infinity));
-  await R(page, () => window.__replay.untilStopped());
-  assert.match(await wholeMessage(page), /dlmalloc stopped at step 2: malloc\(4000000000\) returned NULL/);
-  await R(page, () => { window.__replay.state.errors.length = 0; });
+  assert.equal(await R(page, () => window.__replay.untilStopped()), 3);
+  assert.match(await wholeMessage(page), /^dlmalloc stopped at step 2: malloc\(4000000000\) returned NULL$/);
+  // Reported once per stop: when the tab opened (at step 3), and again after step 1 cleared it.
+  assert.deepEqual(await errorsSaid(page), Array(2).fill('dlmalloc stopped at step 2: malloc(4000000000) returned NULL'));
+});
+
+// A trace of `n` small operations after `head`: Play takes several moves to cross it.
+const longTrace = (head, n = 3000) => {
+  const ops = [...head, ...Array.from({ length: n }, (_, i) => (i % 2 ? 'f 9' : `a 9 ${16 + (i % 200)}`))];
+  return `lmtrace v1 ids 10 ops ${ops.length}\n${ops.join('\n')}\n`;
+};
+
+test('an operation lmalloc refuses is reported once: the message closed stays closed while the replay stays stopped', { skip, timeout: 90000 }, async (t) => {
+  const page = await openReplay(t);
+  const text = longTrace(['a 0 100', 'a 1 4294967295']);
+  await R(page, (s) => window.__replay.openText(s, 'refused'), text);
+  assert.equal(await R(page, () => window.__replay.goto(1)), 1);
+  assert.equal(await page.locator('#message').isHidden(), true);
+  const sentence = 'lmalloc stopped at step 2: malloc(4294967295) returned NULL';
+  assert.equal(await R(page, () => window.__replay.goto(2)), 2);
+  assert.equal(await wholeMessage(page), sentence);
+  await page.keyboard.press('Escape');
+  // Every later reply still carries the stop: the strip stays closed, nothing is reported twice.
+  assert.equal(await R(page, () => window.__replay.goto(100)), 2, 'stopped: the step it refused');
+  await page.click('#step-fwd');
+  await R(page, () => window.__replay.settle());
+  await R(page, () => window.__replay.play(Infinity));
+  assert.equal(await R(page, () => window.__replay.untilStopped()), 2, 'Play pauses at once: nothing is left running');
+  assert.equal(await page.locator('#message').isHidden(), true, 'the message the user closed stays closed');
+  assert.deepEqual(await errorsSaid(page), [sentence]);
+  assert.equal(await page.locator('#status').textContent(), `paused: ${sentence}`);
+  assert.match(await page.locator('#explain').textContent(), /^Step 2: p\[1\] = malloc\(4294967295\); lmalloc stopped here: malloc\(4294967295\) returned NULL; the map shows its heap before that operation\.$/);
+  // Back before it, then past it again: a new stop, reported again.
+  assert.equal(await R(page, () => window.__replay.goto(1)), 1);
+  assert.equal(await R(page, () => window.__replay.goto(50)), 2);
+  assert.equal(await wholeMessage(page), sentence);
+  assert.deepEqual(await errorsSaid(page), [sentence, sentence]);
+});
+
+test('Compare: Play goes on for the allocators still running past one that refused an operation', { skip, timeout: 90000 }, async (t) => {
+  const page = await openReplay(t);
+  // Emscripten's aligned_alloc(64, 100) is NULL (size not a multiple of the alignment): dlmalloc and emmalloc stop at step 2.
+  const text = longTrace(['a 0 100', 'm 1 64 100']);
+  const count = text.split('\n').length - 2;
+  await R(page, (s) => window.__replay.openText(s, 'aligned'), text);
+  await R(page, () => window.__replay.selectTab('compare'));
+  await R(page, () => window.__replay.play(Infinity));
+  assert.equal(await R(page, () => window.__replay.untilStopped()), count, 'lmalloc played to the end');
+  const figures = await R(page, () => window.__replay.compareFigures().map((f) => [f.name, f.step, f.error?.step ?? null]));
+  assert.deepEqual(figures, [['lmalloc', count, null], ['dlmalloc', 1, 2], ['emmalloc', 1, 2]]);
+  const status = await R(page, () => [...document.querySelectorAll('#compare-table tr[data-key="error"] td')].map((td) => td.textContent));
+  const stop = 'stopped at step 2: aligned_alloc(64, 100) returned NULL';
+  assert.deepEqual(status, ['at the end', stop, stop]);
+  // Each stop reported once, however many replies carried it.
+  assert.deepEqual(await errorsSaid(page), [`dlmalloc ${stop}`, `emmalloc ${stop}`]);
+  assert.match(await wholeMessage(page), /^(dl|em)malloc stopped at step 2: aligned_alloc\(64, 100\) returned NULL$/);
+  assert.match(await page.locator('#explain').textContent(), new RegExp(`^Step ${count.toLocaleString('en-US')}: .* dlmalloc ${stop.replace(/[()]/g, '\\$&')}; its column shows its heap before that operation\\. emmalloc ${stop.replace(/[()]/g, '\\$&')}`));
 });
 
 test('a move that fails names the step it asked for, not a later one', { skip, timeout: 60000 }, async (t) => {

@@ -16,7 +16,7 @@ import { createHeap } from '../../wasm/lmalloc.mjs';
 import { emscripten, lmallocJs } from '../../web/allocators.mjs';
 import { Replay, diffLive } from '../../web/replay-engine.mjs';
 import {
-  compareNote, compareRows, coverage, occupancyLayout, replaySnapshot, sharedStep, stepAtX, timelineLayout, xOfStep,
+  compareNote, compareRows, coverage, occupancyLayout, replaySnapshot, sharedStep, stepAtX, stopText, timelineLayout, xOfStep,
 } from '../../web/replay-view.mjs';
 import { ReplayClient } from '../../web/replay-client.mjs';
 import { packEntries, unpackEntries } from '../../web/packed-walk.mjs';
@@ -471,6 +471,16 @@ test('the worker client: every promise settles; terminate() rejects what waits, 
   assert.equal(c.busy, false);
   for (const p of [c.goto(1), c.time(), c.text(2)]) assert.equal((await outcome(p)).error?.terminated, true);
   assert.equal(w.posted.length, 3, 'nothing is sent to a stopped worker');
+});
+
+test('stopText: one sentence for a stopped replay, in every place that says it', () => {
+  const error = { step: 12345, message: 'malloc(4294967295) returned NULL' };
+  assert.equal(stopText(error), 'stopped at step 12,345: malloc(4294967295) returned NULL');
+  assert.equal(stopText(error, { label: 'lmalloc' }), 'lmalloc stopped at step 12,345: malloc(4294967295) returned NULL');
+  assert.equal(stopText(error, { label: 'dlmalloc', here: 12345 }), 'dlmalloc stopped here: malloc(4294967295) returned NULL');
+  assert.equal(stopText(error, { label: 'dlmalloc', here: 20000 }), 'dlmalloc stopped at step 12,345: malloc(4294967295) returned NULL');
+  const row = compareRows([{ label: 'dlmalloc', figures: { step: 12344, count: 20000, error } }]).rows.find((x) => x.key === 'error');
+  assert.equal(row.cells[0].text, stopText(error));
 });
 
 test('diffLive: appeared, freed, moved, resized, kept', () => {
