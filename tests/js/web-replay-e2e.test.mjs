@@ -74,6 +74,9 @@ test('a bundled trace played to the end: the stats equal the harness and the sam
   // The figures name their build (the Compare tab's lmalloc is another one).
   assert.equal(await page.locator('#stats td[data-stat="heapPages"]').evaluate((td) => td.previousElementSibling.textContent), 'heap pages grown (WASI)');
   assert.match(await page.locator('#stats-step').textContent(), /^at step 173,577 · WASI build$/);
+  // Nothing went wrong: no message, nothing reported.
+  assert.equal(await page.locator('#message').isHidden(), true, 'the message strip stays hidden');
+  assert.deepEqual(await errorsSaid(page), []);
   const blocks = (await shown(page)).map((e) => e.slice(0, 4));
   assert.deepEqual(blocks, want.blocks.map((e) => [e.kind, e.ptr, e.size, e.used]));
   t.diagnostic(`perl-wordfreq on lmalloc.wasm: ${f.heapPages} pages grown, peak live ${f.peakLiveBytes} B, ${f.nsPerOp.toFixed(0)} ns/op (JS API)`);
@@ -152,6 +155,8 @@ test('allocators side by side: three maps, heap sizes and figures equal to the h
   await R(page, () => window.__replay.play(Infinity));
   assert.equal(await R(page, () => window.__replay.untilStopped()), n);
   await R(page, () => window.__replay.settle());
+  assert.equal(await page.locator('#message').isHidden(), true, 'the message strip stays hidden');
+  assert.deepEqual(await errorsSaid(page), []);
   const figures = await R(page, () => window.__replay.compareFigures());
   assert.deepEqual(figures.map((f) => f.name), manifest.allocators.map((a) => a.name));
   const maps = await R(page, () => [...document.querySelectorAll('#compare-maps canvas')].map((c) => ({
@@ -219,7 +224,6 @@ test('a CS:APP malloc-lab file opened from disk is replayed', { skip, timeout: 6
   await page.setInputFiles('#file-input', { name: 'broken.rep', mimeType: 'text/plain', buffer: Buffer.from('a 0 10\nf 1\n') });
   await page.waitForFunction(() => document.querySelector('#status').classList.contains('error'));
   assert.match(await page.locator('#status').textContent(), /broken\.rep: line 2: f of id 1, which is not live/);
-  await R(page, () => { window.__replay.state.errors.length = 0; });
   await page.setInputFiles('#file-input', { name: 'random.rep', mimeType: 'text/plain', buffer: Buffer.from(text) });
   await page.waitForFunction(() => document.querySelector('#trace-info dd[data-field="format"]')?.textContent === 'CS:APP malloc-lab');
   assert.equal(await R(page, () => window.__replay.count), lines.length);
@@ -227,6 +231,9 @@ test('a CS:APP malloc-lab file opened from disk is replayed', { skip, timeout: 6
   await R(page, (n) => window.__replay.goto(n), lines.length);
   const want = await nodeLmalloc(opsOf(text));
   assert.deepEqual((await shown(page)).map((e) => e.slice(0, 4)), want.blocks.map((e) => [e.kind, e.ptr, e.size, e.used]));
+  const said = await errorsSaid(page);
+  assert.equal(said.length, 1, `only the refused file was reported: ${said.join(' | ')}`);
+  assert.match(said[0], /^error: cannot open broken\.rep: line 2: f of id 1, which is not live/);
   await shot(page, 'replay-csapp.png');
 });
 
@@ -281,7 +288,10 @@ test('a file that is not a trace, or empty, changes nothing: the message names i
   assert.match(await wholeMessage(page), /cannot open empty\.trace: the file is empty.*tiny\.trace stays open/);
   assert.equal(await selected(), 'your file: tiny.trace');
   assert.equal(await R(page, () => window.__replay.goto(2)), 2);
-  await R(page, () => { window.__replay.state.errors.length = 0; });
+  const said = await errorsSaid(page);
+  assert.equal(said.length, 2, said.join(' | '));
+  assert.match(said[0], /junk\.txt: line 1: not a trace/);
+  assert.match(said[1], /cannot open empty\.trace: the file is empty/);
 });
 
 test('a share link reproduces a user trace at its step; Export gives the trace back', { skip, timeout: 60000 }, async (t) => {
@@ -327,7 +337,9 @@ test('a link the page cannot follow says why and opens the default trace: damage
     await page.click('#step-fwd');
     await page.waitForFunction(() => window.__replay.step === 1);
     if (hash.startsWith('#t=garbage')) await shot(page, 'replay-damaged-link.png');
-    await R(page, () => { window.__replay.state.errors.length = 0; });
+    const said = await errorsSaid(page);
+    assert.equal(said.length, 1, `${hash}: the one problem, once: ${said.join(' | ')}`);
+    assert.match(said[0], re, hash);
   }
   // The playground reads the same links (#s=): its message is as clear.
   const page = await suite.open(t, '#s=garbage');

@@ -483,6 +483,51 @@ test('stopText: one sentence for a stopped replay, in every place that says it',
   assert.equal(row.cells[0].text, stopText(error));
 });
 
+test('one memory.grow per operation at most: the heap tab\'s grow events agree with lm_stats at every step', async () => {
+  // panels.mjs growRows compares snap.grows (one event per operation that
+  // changed the memory size) with lm_stats' grow count: two grows in one
+  // operation would give contradictory rows. Large reallocs (in place into
+  // top, or moved), aligned and plain allocations, and frees.
+  let seed = 3;
+  const rnd = (n) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const lines = [];
+  const live = [];
+  let next = 0;
+  for (let i = 0; i < 4000; i++) {
+    const r = rnd(10);
+    if (live.length && r < 1) {
+      lines.push(`f ${live.splice(rnd(live.length), 1)[0]}`);
+    } else if (live.length && r < 6) {
+      const id = rnd(2) ? live[live.length - 1] : live[rnd(live.length)];
+      lines.push(`r ${id} ${1 + rnd([100, 70000, 300000, 900000][rnd(4)])}`);
+    } else if (r < 7) {
+      lines.push(`m ${next} ${[16, 64, 4096, 65536][rnd(4)]} ${1 + rnd(200000)}`);
+      live.push(next++);
+    } else {
+      lines.push(`a ${next} ${1 + rnd([64, 5000, 140000, 500000][rnd(4)])}`);
+      live.push(next++);
+    }
+  }
+  const trace = parseTrace(`lmtrace v1 ids ${next} ops ${lines.length}\n${lines.join('\n')}\n`);
+  const r = await lmallocReplay(trace, { budgetBytes: 2 ** 20 });
+  let checked = 0;
+  while (r.pos < trace.count) {
+    const before = r.allocator.memory.buffer.byteLength;
+    r.runTo(r.pos + 1);
+    if (r.allocator.memory.buffer.byteLength === before) continue;
+    const s = r.allocator.stats();
+    const grows = r.growsSoFar();
+    assert.equal(grows.length, s.growCount, `step ${r.pos}: events and lm_stats' grow count`);
+    assert.equal(grows.reduce((n, g) => n + g.newPages - g.oldPages, 0), s.pagesGrown, `step ${r.pos}: pages`);
+    checked++;
+  }
+  assert.equal(r.error, null);
+  assert.ok(checked > 100, `${checked} grows checked`);
+});
+
 test('diffLive: appeared, freed, moved, resized, kept', () => {
   const cols = (rows) => ({
     ptr: Uint32Array.from(rows.map((x) => x[1])), size: Uint32Array.from(rows.map((x) => x[2])),
