@@ -28,6 +28,7 @@ import {
   TraceError, loadTrace, opCode, parseTrace, prefixOf, recordingHeap, traceFromCalls, writeTrace,
 } from '../../web/trace.mjs';
 import { loadModule, root } from '../web/helpers.mjs';
+import { rng } from './helpers.mjs';
 import {
   ensureWebBuild, nodeLmalloc, opsOf, prefixFile, runHarness,
 } from '../web/replay-fixture.mjs';
@@ -488,11 +489,7 @@ test('one memory.grow per operation at most: the heap tab\'s grow events agree w
   // changed the memory size) with lm_stats' grow count: two grows in one
   // operation would give contradictory rows. Large reallocs (in place into
   // top, or moved), aligned and plain allocations, and frees.
-  let seed = 3;
-  const rnd = (n) => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed % n;
-  };
+  const rnd = rng(3).int; // a fixed trace: 0 .. n-1
   const lines = [];
   const live = [];
   let next = 0;
