@@ -888,13 +888,22 @@ function wire() {
       closeMessage();
       return;
     }
-    if (ev.target.closest?.('input, select, textarea, button, canvas#map')) return;
+    // Typing goes to the field. A focused button keeps Space (it presses
+    // the button: ▶ Play toggles, ◀ / ▶ step), and the map keeps Home and
+    // End (its first and last block); every other shortcut works from
+    // anywhere, as the tooltips say.
+    if (ev.target.closest?.('input, select, textarea')) return;
+    const onButton = !!ev.target.closest?.('button');
+    const onMap = !!ev.target.closest?.('canvas#map');
     if (ev.key === ' ') {
+      if (onButton) return;
       ev.preventDefault();
       if (state.playing) pause();
       else play();
     } else if (ev.key === '[' || ev.key === ']' || ev.key === '{' || ev.key === '}') {
       stepBy((ev.key === '[' || ev.key === '{' ? -1 : 1) * (ev.shiftKey ? 1000 : 1));
+    } else if (onMap) {
+      // Home and End are the map's own keys.
     } else if (ev.key === 'Home') {
       pause();
       move(0);

@@ -112,6 +112,20 @@ test('time travel: stepping back returns an earlier state exactly', { skip, time
   assert.equal(await page.locator('#ops li.current code').textContent(), code);
   assert.equal(await page.locator('#ops li.current').getAttribute('value'), '30000');
   await shot(page, 'replay-step.png');
+
+  // The keys the tooltips advertise work with the focus on a button or on
+  // the map: ] and [ step; Space on the map plays and pauses (on a button,
+  // Space presses that button).
+  await page.focus('#step-fwd');
+  await page.keyboard.press(']');
+  await page.waitForFunction(() => window.__replay.step === 30001);
+  await page.focus('canvas#map');
+  await page.keyboard.press('[');
+  await page.waitForFunction(() => window.__replay.step === 30000);
+  await page.keyboard.press(' ');
+  await page.waitForFunction(() => window.__replay.state.playing);
+  await page.keyboard.press(' ');
+  await page.waitForFunction(() => !window.__replay.state.playing);
 });
 
 test('two steps compared: blocks that appeared, moved and were freed', { skip, timeout: 120000 }, async (t) => {
@@ -345,6 +359,12 @@ test('a link the page cannot follow says why and opens the default trace: damage
   const page = await suite.open(t, '#s=garbage');
   await page.waitForFunction(() => document.querySelector('#status').classList.contains('error'));
   assert.match(await page.locator('#status').textContent(), /^error: the link is damaged: its data does not decompress/);
+  // Shown whole: an error in the top bar wraps instead of being cut.
+  const cut = await page.evaluate(() => {
+    const el = document.querySelector('#status');
+    return el.scrollWidth > el.clientWidth + 1;
+  });
+  assert.equal(cut, false, 'the error is not cut off');
 });
 
 test('malloc(4000000000): the views say which operation and why, the transport still works, the comparison agrees', { skip, timeout: 120000 }, async (t) => {
