@@ -656,7 +656,7 @@ async function startCompare() {
     ).then((m) => {
       c.info = m.info;
     }, (e) => {
-      throw Object.assign(new Error(`${c.spec.label}: ${e.message}`), { terminated: e.terminated });
+      throw relabel(`${c.spec.label}: `, e);
     })));
   } catch (e) {
     // Replaced meanwhile (another trace): nothing to say.
@@ -666,6 +666,13 @@ async function startCompare() {
   }
 }
 
+// An error from a worker with a prefix saying what failed, as a new Error
+// (terminate() hands one error to every waiter): `terminated` is kept, so
+// work cut short by the page itself (another trace opened) is not reported.
+function relabel(prefix, e) {
+  return Object.assign(new Error(`${prefix}${e.message}`), { terminated: e.terminated });
+}
+
 function onCompareArrived(k, m) {
   const c = state.compare?.[k];
   if (!c) return;
@@ -673,7 +680,10 @@ function onCompareArrived(k, m) {
   c.figures = m.figures;
   const snaps = state.compare.map((x) => x.figures?.snapshots).filter(Boolean);
   snapshotsEl.textContent = `Time travel: ${snaps.reduce((n, s) => n + s.count, 0)} snapshots in ${snaps.length} workers (${formatBytes(snaps.reduce((n, s) => n + s.bytes, 0))}).`;
-  if (k === 0 && m.view?.around) state.around = m.view.around;
+  // The operations list follows the first allocator still running (Play
+  // goes on past one that stopped).
+  const lead = Math.max(0, state.compare.findIndex((x) => !x.figures?.error));
+  if (k === lead && m.view?.around) state.around = m.view.around;
   renderPosition();
 }
 
@@ -743,7 +753,7 @@ async function timeAll() {
     for (const c of state.compare) {
       say(`timing ${c.spec.label} on the whole trace, alone…`);
       const m = await c.client.time().catch((e) => {
-        throw new Error(`cannot time ${c.spec.label}: ${e.message}`);
+        throw relabel(`cannot time ${c.spec.label}: `, e);
       });
       c.figures = m.figures;
       invalidate();
@@ -889,21 +899,17 @@ function wire() {
       return;
     }
     // Typing goes to the field. A focused button keeps Space (it presses
-    // the button: ▶ Play toggles, ◀ / ▶ step), and the map keeps Home and
-    // End (its first and last block); every other shortcut works from
-    // anywhere, as the tooltips say.
+    // the button: ▶ Play toggles, ◀ / ▶ step); the map handles its own keys
+    // (arrows, Home, End, zoom) and stops them; every other shortcut works
+    // from anywhere, as the tooltips say.
     if (ev.target.closest?.('input, select, textarea')) return;
-    const onButton = !!ev.target.closest?.('button');
-    const onMap = !!ev.target.closest?.('canvas#map');
     if (ev.key === ' ') {
-      if (onButton) return;
+      if (ev.target.closest?.('button')) return;
       ev.preventDefault();
       if (state.playing) pause();
       else play();
     } else if (ev.key === '[' || ev.key === ']' || ev.key === '{' || ev.key === '}') {
       stepBy((ev.key === '[' || ev.key === '{' ? -1 : 1) * (ev.shiftKey ? 1000 : 1));
-    } else if (onMap) {
-      // Home and End are the map's own keys.
     } else if (ev.key === 'Home') {
       pause();
       move(0);

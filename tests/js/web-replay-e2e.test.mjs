@@ -577,6 +577,20 @@ test('a trace opened while the previous one\'s comparison is still opening: the 
   assert.deepEqual(await errorsSaid(page), []);
 });
 
+test('a timing run cut short by another trace is no error: the new trace opens clean', { skip, timeout: 90000 }, async (t) => {
+  const page = await openReplay(t, '#trace=jq-transform&view=compare');
+  await page.waitForFunction(() => document.querySelectorAll('#compare-maps canvas').length === 3);
+  await page.click('#time-all');
+  await page.waitForFunction(() => document.querySelector('#time-all').disabled);
+  const text = 'lmtrace v1 ids 2 ops 2\na 0 100\na 1 200\n';
+  await R(page, (s) => window.__replay.openText(s, 'next'), text);
+  await R(page, () => window.__replay.settle());
+  await page.waitForFunction(() => !document.querySelector('#time-all').disabled);
+  assert.equal(await R(page, () => window.__replay.state.source.name), 'next');
+  assert.deepEqual(await errorsSaid(page), [], 'the stopped timing says nothing');
+  assert.equal(await page.locator('#message').isHidden(), true);
+});
+
 test('the playground exports its steps as a trace and opens them in the replay page', { skip, timeout: 60000 }, async (t) => {
   const context = await suite.browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true });
   t.after(() => context.close());
