@@ -182,10 +182,11 @@ int lm_stats(lm_stats_t *stats);
 /* Checks every invariant of the heap: block sizes and alignment, boundary
  * tags, no two free neighbours, every free block in the right free list
  * and every free-list entry free, bitmaps matching the lists, spans and the
- * top region, and every used block's seal (a write past its end). Returns the number of broken invariants (0 = healthy). It
- * never allocates and never crashes on a corrupt heap: every address is
- * range-checked before it is read. Each finding goes to the report handler
- * as LM_REPORT_CORRUPT. Cost: O(blocks). */
+ * top region, and every used block's seal (a write past its end). Returns
+ * the number of broken invariants (0 = healthy). It never allocates and
+ * never crashes on a corrupt heap: every address is range-checked before
+ * it is read. Each finding goes to the report handler as
+ * LM_REPORT_CORRUPT. Cost: O(blocks). */
 size_t lm_check(void);
 
 /* ---------------------------------------------------------------------

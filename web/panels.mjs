@@ -18,7 +18,7 @@ const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 export function statRows(snap) {
   const s = snap.stats;
   return [
-    ['memory', `${snap.pages} page${snap.pages === 1 ? '' : 's'} · ${formatBytes(snap.memoryBytes)}`, 'memoryBytes', snap.memoryBytes],
+    ['memory', `${plural(snap.pages, 'page')} · ${formatBytes(snap.memoryBytes)}`, 'memoryBytes', snap.memoryBytes],
     ['heap', `${formatBytes(s.heapBytes)} (${s.heapBytes} B)`, 'heapBytes', s.heapBytes],
     ['in use', `${s.usedBytes} B in ${s.usedBlocks}`, 'usedBytes', s.usedBytes],
     ...freeRows(snap),
@@ -26,7 +26,7 @@ export function statRows(snap) {
     ['fragmentation', `${(s.fragmentation * 100).toFixed(1)} %`, 'fragmentation', s.fragmentation],
     ...growRows(snap),
     ['slabs · spans', `${s.slabs} · ${s.spans}`, 'slabs', s.slabs],
-    ['leaked', `${snap.leaks.count} block${snap.leaks.count === 1 ? '' : 's'}, ${snap.leaks.bytes} B`, 'leaks', snap.leaks.count],
+    ['leaked', `${plural(snap.leaks.count, 'block')}, ${snap.leaks.bytes} B`, 'leaks', snap.leaks.count],
     ['heap check', snap.check ? `${snap.check} broken invariants` : '0 problems', 'check', snap.check],
     ['stack touched', `${snap.stackUsed} B of ${formatBytes(snap.place.stackTop - snap.place.stackBase)}`, 'stackUsed', snap.stackUsed],
     // Created heaps, arenas and the page pool, when there are any.
@@ -35,7 +35,7 @@ export function statRows(snap) {
       `heap:${h.name}`, h.stats.usedBytes,
     ]),
     ...(snap.arenas ?? []).map((a) => [
-      `arena ${a.name}`, `${a.pages} page${a.pages === 1 ? '' : 's'} · ${formatBytes(a.used)} used · peak ${formatBytes(a.peak)}`,
+      `arena ${a.name}`, `${plural(a.pages, 'page')} · ${formatBytes(a.used)} used · peak ${formatBytes(a.peak)}`,
       `arena:${a.name}`, a.held,
     ]),
     ...(snap.pool?.length ? [(() => {
@@ -124,7 +124,7 @@ export function fillPointers(listEl, snap, { pick, pickEntry }) {
   }
   if (snap.leaks.count) {
     const leaked = snap.entries.find((e) => e.leaked);
-    const text = `unreachable: ${snap.leaks.count} block${snap.leaks.count === 1 ? '' : 's'}, ${formatBytes(snap.leaks.bytes)}`;
+    const text = `unreachable: ${plural(snap.leaks.count, 'block')}, ${formatBytes(snap.leaks.bytes)}`;
     const b = el('button', { type: 'button' }, el('span', { textContent: text }), el('span', { className: 'state leak', textContent: 'leaked' }));
     b.addEventListener('click', () => pickEntry(leaked.index));
     items.push(el('li', {}, b));

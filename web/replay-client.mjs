@@ -94,9 +94,9 @@ export class ReplayClient {
     }
   }
 
-  #send(msg) {
+  #send(msg, transfer = []) {
     const seq = ++this.#seq;
-    this.#worker.postMessage({ ...msg, seq });
+    this.#worker.postMessage({ ...msg, seq }, transfer);
     return seq;
   }
 
@@ -106,9 +106,7 @@ export class ReplayClient {
         reject(this.#stopped);
         return;
       }
-      const seq = ++this.#seq;
-      this.#pending.set(seq, { resolve, reject });
-      this.#worker.postMessage({ ...msg, seq }, transfer ?? []);
+      this.#pending.set(this.#send(msg, transfer), { resolve, reject });
     });
   }
 

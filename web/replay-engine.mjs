@@ -64,6 +64,7 @@ export class Replay {
     this.liveCount = 0;
     this.peak = 0;
     this.error = null;
+    this.broken = null; // set when the replay can go no further (#restore)
     this.grows = [];
     this.sampleEvery = Math.max(1, Math.ceil(trace.count / samples));
     // Stats samples fall on chart samples: a multiple of sampleEvery.
@@ -307,16 +308,12 @@ export class Replay {
       // The allocator may be a fresh instance already, the tables not:
       // start again from nothing, or give up for good.
       const what = snap ? `restoring the snapshot of step ${snap.step}` : 'starting a fresh allocator';
-      if (snap) {
-        try {
-          await this.#restore(null);
-        } catch {
-          // this.broken is set
-        }
-        if (!this.broken) throw new Error(`${what} failed: ${e.message} (the replay starts again from step 0)`);
+      if (!snap) {
+        this.broken ??= new Error(`the replay cannot go on: ${what} failed: ${e.message}`);
+        throw this.broken;
       }
-      this.broken ??= new Error(`the replay cannot go on: ${what} failed: ${e.message}`);
-      throw this.broken;
+      await this.#restore(null); // when this fails too, it throws this.broken
+      throw new Error(`${what} failed: ${e.message} (the replay starts again from step 0)`);
     }
     this.error = null;
     this.restores = (this.restores ?? 0) + 1;

@@ -48,7 +48,6 @@ let replay = null;
 let target = 0;
 let targetSeq = 0;
 let wantView = null;
-let pumping = false;
 let sentHistory = 0;
 let sentGrows = 0;
 let lastProgress = 0;
@@ -144,29 +143,25 @@ function opened() {
 }
 
 // Moves toward `target` in slices until there, then answers the goto.
+// (One at a time: only handle calls it, and onmessage runs one handle at
+// a time.)
 async function pump() {
-  if (pumping) return;
-  pumping = true;
-  try {
-    // No trace (none opened, or its open failed): the page waits for an
-    // answer to every goto before it sends the next one.
-    opened();
-    // After a refused operation only a move backwards can go anywhere.
-    while (!replay.reached(target)) {
-      await replay.rewind(target);
-      replay.runTo(target, SLICE_MS);
-      if (performance.now() - lastProgress > PROGRESS_MS && replay.pos !== target) {
-        lastProgress = performance.now();
-        reply('progress', { seq: targetSeq });
-      }
-      await yieldNow();
-      await drain();
+  // No trace (none opened, or its open failed): the page waits for an
+  // answer to every goto before it sends the next one.
+  const r = opened();
+  // After a refused operation only a move backwards can go anywhere.
+  while (!r.reached(target)) {
+    await r.rewind(target);
+    r.runTo(target, SLICE_MS);
+    if (performance.now() - lastProgress > PROGRESS_MS && r.pos !== target) {
+      lastProgress = performance.now();
+      reply('progress', { seq: targetSeq });
     }
-    const { view: v, transfer } = wantView ? view(wantView) : { view: null, transfer: [] };
-    reply('at', { seq: targetSeq, view: v }, transfer);
-  } finally {
-    pumping = false;
+    await yieldNow();
+    await drain();
   }
+  const { view: v, transfer } = wantView ? view(wantView) : { view: null, transfer: [] };
+  reply('at', { seq: targetSeq, view: v }, transfer);
 }
 
 // Handles the messages that arrived while a slice ran: a new goto just
