@@ -42,6 +42,8 @@ export function summarize(trace, build, runs, lat, floors = [], verify = null) {
     s.ns_per_op = median(ns);
     s.ns_min = Math.min(...ns);
     s.ns_max = Math.max(...ns);
+    // Each round's time, by round, for addRatios' round-by-round count.
+    s.ns_by_rep = Object.fromEntries(ok.filter((r) => r.rep !== undefined).map((r) => [r.rep, r.ns_per_op]));
     s.ops = ok[0].ops;
     // Heap growth during the replay: the program break moved by the
     // allocator (on WASI the break is the memory size; on Emscripten it is
@@ -74,6 +76,16 @@ export function addRatios(rows) {
     if (base && base.ns_per_op && r.ns_per_op) r.speedup = base.ns_per_op / r.ns_per_op;
     if (base && base.ns_min && r.ns_min) r.speedup_min = base.ns_min / r.ns_min;
     if (base && base.heap_pages && r.heap_pages != null) r.heap_ratio = r.heap_pages / base.heap_pages;
+    // Rounds in which this build beat dlmalloc, of the rounds both ran: the
+    // two ran back to back in each round, so this tells a real difference
+    // from the machine's noise (a 0.99x won in 3 of 7 rounds is a tie).
+    if (base && base !== r && base.ns_by_rep && r.ns_by_rep) {
+      const reps = Object.keys(r.ns_by_rep).filter((k) => k in base.ns_by_rep);
+      if (reps.length) {
+        r.rounds_paired = reps.length;
+        r.rounds_faster = reps.filter((k) => r.ns_by_rep[k] < base.ns_by_rep[k]).length;
+      }
+    }
   }
 }
 
@@ -83,7 +95,8 @@ export const fmtMiB = (b) => (b == null ? '-' : `${(b / 1048576).toFixed(2)} MiB
 export const fmtNs = (x) => (x == null ? '-' : x >= 100000 ? `${(x / 1000).toFixed(0)} µs` : `${Math.round(x)}`);
 
 export function traceTable(rows) {
-  const cols = ['allocator', 'ns/op (median)', 'min-max', 'speedup vs dlmalloc', 'floor ns/op', 'own ns/op',
+  const cols = ['allocator', 'ns/op (median)', 'min-max', 'speedup vs dlmalloc', 'faster in rounds', 'floor ns/op',
+    'own ns/op',
     'heap pages', 'min-max', 'heap vs dlmalloc', 'pages at end', 'p50 ns', 'p99.9 ns', 'max'];
   const lines = [`| ${cols.join(' | ')} |`, `|---|${'--:|'.repeat(cols.length - 1)}`];
   for (const r of rows) {
@@ -92,7 +105,9 @@ export function traceTable(rows) {
       continue;
     }
     lines.push(`| ${r.build} | ${fmt(r.ns_per_op)} | ${fmt(r.ns_min)}-${fmt(r.ns_max)} | ` +
-      `${r.speedup ? `${fmt(r.speedup, 2)}x` : '-'} | ${fmt(r.floor_ns)} | ${fmt(r.own_ns)} | ${fmtInt(r.heap_pages)} | ` +
+      `${r.speedup ? `${fmt(r.speedup, 2)}x` : '-'} | ` +
+      `${r.rounds_paired ? `${r.rounds_faster} of ${r.rounds_paired}` : '-'} | ` +
+      `${fmt(r.floor_ns)} | ${fmt(r.own_ns)} | ${fmtInt(r.heap_pages)} | ` +
       `${fmtInt(r.heap_pages_min)}-${fmtInt(r.heap_pages_max)} | ` +
       `${r.heap_ratio ? fmt(r.heap_ratio, 3) : '-'} | ${fmtInt(r.pages_end)} | ` +
       `${fmtNs(r.p50_ns)} | ${fmtNs(r.p999_ns)} | ${fmtNs(r.max_ns)} |`);

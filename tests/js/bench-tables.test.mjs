@@ -77,6 +77,28 @@ test('addRatios: speedup and heap ratio against dlmalloc of the same toolchain o
   assert.equal(rows[2].heap_ratio, 1.2);
 });
 
+test('addRatios: rounds won against dlmalloc, paired by round', () => {
+  const runsOf = (...ns) => ns.map((x, rep) => ({ ...run(x), rep }));
+  const rows = [
+    // Slower by the median, yet faster in rounds 0 and 2: the count says so.
+    summarize(trace, build('wasi', 'lmalloc'), runsOf(9, 20, 9, 20, 20)),
+    summarize(trace, build('wasi', 'dlmalloc'), runsOf(10, 10, 10, 10, 10)),
+    // A round dlmalloc did not finish is not counted.
+    summarize(trace, build('emscripten', 'lmalloc'), runsOf(5, 5, 5)),
+    summarize(trace, build('emscripten', 'dlmalloc'), [...runsOf(6, 4), { ok: false, error: 'x', rep: 2 }]),
+  ];
+  addRatios(rows);
+  assert.equal(rows[0].speedup, 0.5);
+  assert.equal(rows[0].rounds_faster, 2);
+  assert.equal(rows[0].rounds_paired, 5);
+  assert.equal(rows[1].rounds_paired, undefined); // dlmalloc against itself
+  assert.equal(rows[2].rounds_faster, 1);
+  assert.equal(rows[2].rounds_paired, 2);
+  const md = traceTable(rows);
+  assert.match(md, /\| wasi\/lmalloc \| 20\.0 \| 9\.0-20\.0 \| 0\.50x \| 2 of 5 \|/);
+  assert.match(md, /\| wasi\/dlmalloc \| 10\.0 \| 10\.0-10\.0 \| 1\.00x \| - \|/);
+});
+
 test('summarizeBuilds: geometric means per kind, failed rows counted', () => {
   const rows = [
     { build: 'wasi/lmalloc', kind: 'program', speedup: 2, speedup_min: 2, heap_ratio: 1, errors: [] },
@@ -140,7 +162,7 @@ test('traceTable: a failed build is a FAILED row, numbers are rounded as printed
   assert.equal(md.length, 4);
   assert.match(md[2], /^\| wasi\/lmalloc \| 12\.3 \| 12\.3-12\.3 \| 1\.23x \|/);
   assert.match(md[2], /\| 123 µs \|/);
-  assert.equal(md[3], '| wasi/dlmalloc | FAILED | | | | | | | | | | | |');
+  assert.equal(md[3], '| wasi/dlmalloc | FAILED | | | | | | | | | | | | |');
   // Every row has as many cells as the header.
   const cells = (line) => line.split('|').length;
   assert.equal(cells(md[2]), cells(md[0]));
