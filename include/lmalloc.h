@@ -58,7 +58,11 @@ extern "C" {
  * failed or the limit set by lm_set_heap_limit was reached); the heap stays
  * fully usable. malloc(0) returns a unique pointer to a minimum-size
  * allocation (16 usable bytes) that must be freed like any other.
- * Cost: O(1), plus memory.grow when the heap must grow. */
+ * Cost: O(1), plus memory.grow when the heap must grow. When it cannot,
+ * before returning NULL it looks through every free block of the
+ * request's size class (above 1 KiB a class spans sizes on both sides of
+ * the request, and the O(1) path tries only its first block): NULL then
+ * means that no free block fits. */
 void *lm_malloc(size_t size);
 
 /* Frees a block returned by this allocator. lm_free(NULL) does nothing.

@@ -415,6 +415,28 @@ static lm_off_t take_from_top(lm_heap_t *h, uint32_t nb) {
   return t;
 }
 
+/* The last resort before a request fails: any block of nb's own class
+ * that fits. take_from_bins tries only the first, since above
+ * LM_LINEAR_LIMIT a class holds sizes on both sides of nb; when memory
+ * cannot grow, the others are looked at too rather than fail while a free
+ * block fits. O(blocks in that class), on the way to ENOMEM only. */
+__attribute__((noinline, cold)) static lm_off_t
+take_any_fit(lm_heap_t *h, uint32_t nb) {
+  uintptr_t base = heap_base(h);
+  uint32_t c = bin_class(nb);
+  if (nb < LM_LINEAR_LIMIT)
+    return 0; /* exact classes: take_from_bins missed nothing */
+  /* At most as many steps as blocks fit in the heap: a corrupt list
+   * cannot make it loop. */
+  size_t steps = h->heap_bytes / LM_MIN_BLOCK;
+  for (lm_off_t b = h->bins.head[c]; b && steps; steps--) {
+    if (block_size(base, b) >= nb)
+      return take_listed(h, b, c, nb);
+    b = link_next(base, h->key, b);
+  }
+  return 0;
+}
+
 /* A block of nb bytes, in use, or 0 when memory cannot grow. Growing
  * makes top big enough, except that the grow hook may add the memory as a
  * free block instead: hence the second look at the free lists. */
@@ -426,7 +448,7 @@ static lm_off_t alloc_block(lm_heap_t *h, uint32_t nb) {
     if (top_size(h) >= nb)
       return take_from_top(h, nb);
     if (!grow(h, nb))
-      return 0;
+      return take_any_fit(h, nb);
   }
 }
 

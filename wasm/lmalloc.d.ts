@@ -2,7 +2,9 @@
 // memory, as an ES module. Pointers and sizes are plain numbers (wasm32
 // addresses, 0 .. 2^32 - 1); 0 is the null pointer.
 
-/** Options of createHeap. */
+/** Options of createHeap. null or no argument means none; an option
+ * not listed here, or a boolean option given anything but true or false,
+ * is a TypeError (so a misspelt option is not silently ignored). */
 export interface HeapOptions {
   /**
    * Pages (64 KiB) lmalloc takes at start-up for its static data, its stack

@@ -223,6 +223,28 @@ function checkPages(name, n) {
   }
 }
 
+// An options argument: undefined or null (no options) or an object whose
+// keys are all known, so that a misspelt option (maximumPage) is an error
+// instead of being ignored. Returns the object to read them from.
+function checkOptions(op, options, known) {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${op}: options must be an object, got ${describe(options)}`);
+  }
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length) {
+    throw new TypeError(`${op}: unknown option${unknown.length > 1 ? 's' : ''} ` +
+      `${unknown.map((k) => `'${k}'`).join(', ')} (known: ${known.join(', ')})`);
+  }
+  return options;
+}
+
+function checkBoolean(op, name, value) {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new TypeError(`${op}: ${name} must be true or false, got ${describe(value)}`);
+  }
+}
+
 const align16 = (n) => Math.ceil(n / 16) * 16;
 
 // ---------------------------------------------------------------------------
@@ -986,7 +1008,7 @@ class Heap {
   // (lm_heap_create(buffer, bytes)).
   createHeap(options = {}) {
     this.#needHeaps('createHeap');
-    const { bytes } = options ?? {};
+    const { bytes } = checkOptions('createHeap', options, ['bytes']);
     checkSize('createHeap', bytes, 'bytes');
     if (bytes <= HEAP_BUFFER_OVERHEAD) {
       throw new InvalidSizeError(
@@ -1025,7 +1047,7 @@ class Heap {
   // pool or memory.grow, not from this heap.
   createArena(options = {}) {
     this.#needHeaps('createArena');
-    const { chunkBytes = 0 } = options ?? {};
+    const { chunkBytes = 0 } = checkOptions('createArena', options, ['chunkBytes']);
     checkSize('createArena', chunkBytes, 'chunkBytes');
     const root = this.#root;
     const handle = this.#run('createArena', chunkBytes, () =>
@@ -1197,7 +1219,8 @@ export async function createHeap(options = {}) {
     module: source,
     quarantineBytes,
     onGrow,
-  } = options;
+  } = checkOptions('createHeap', options, ['initialPages', 'maximumPages', 'memory', 'debug', 'checks',
+    'heaps', 'module', 'quarantineBytes', 'onGrow']);
   checkPages('initialPages', initialPages);
   checkPages('maximumPages', maximumPages);
   if (quarantineBytes !== undefined) checkSize('createHeap', quarantineBytes, 'quarantineBytes');
@@ -1209,9 +1232,9 @@ export async function createHeap(options = {}) {
       throw new TypeError('createHeap: a shared memory is not supported (lmalloc takes no locks)');
     }
   }
-  if (checksOption !== undefined && typeof checksOption !== 'boolean') {
-    throw new TypeError('createHeap: checks must be true or false');
-  }
+  checkBoolean('createHeap', 'checks', checksOption);
+  checkBoolean('createHeap', 'debug', debugOption);
+  checkBoolean('createHeap', 'heaps', heapsOption);
   if (onGrow !== undefined && typeof onGrow !== 'function') {
     throw new TypeError('createHeap: onGrow must be a function');
   }

@@ -9,6 +9,9 @@
  *      with no growth; then a run of adjacent blocks freed together serves
  *      one bigger block.
  *   4. A cap below what the heap holds only stops growth; cap 0 lifts it.
+ *   5. In a heap that cannot grow, a request that only a free block other
+ *      than the first of its size class fits is served from it, not
+ *      refused.
  */
 #include "testlib.h"
 
@@ -228,6 +231,33 @@ int main(void) {
         s5.heap_bytes);
   lm_free(huge);
   verify_all("at the end");
+
+  /* 5. Two free blocks in one size class (100,016 and 100,032 bytes with
+   * header and seal), the smaller first in its list: a request that needs
+   * the larger one must find it when the heap cannot grow. */
+  lm_heap_t *h = lm_heap_create(NULL, 0);
+  CHECK(h != NULL, "a heap of its own");
+  if (h) {
+    char *a = lm_heap_malloc(h, 100008), *k1 = lm_heap_malloc(h, 300);
+    char *b = lm_heap_malloc(h, 100024), *k2 = lm_heap_malloc(h, 300);
+    CHECK(a && k1 && b && k2, "two large blocks, each kept apart");
+    lm_stats_t hs = {.version = LM_STATS_VERSION, .size = sizeof hs};
+    CHECK(lm_heap_stats(h, &hs) == 0 && hs.heap_bytes > 0, "its stats");
+    lm_heap_set_limit(h, hs.heap_bytes);
+    int filled = 0;
+    while (lm_heap_malloc(h, 300) && filled < 100000) /* top used up */
+      filled++;
+    lm_heap_free(h, b);
+    lm_heap_free(h, a); /* a is now first in the class */
+    errno = 0;
+    char *y = lm_heap_malloc(h, 100024);
+    CHECK(y == b, "malloc(100024) takes the free block that fits (got %p, "
+          "the block at %p fits; errno %d)", (void *)y, (void *)b, errno);
+    CHECK(lm_heap_malloc(h, 100024) == NULL && errno == ENOMEM,
+          "and one more fails with ENOMEM: a's block is too small");
+    CHECK(lm_heap_check(h) == 0, "that heap is healthy");
+    lm_heap_destroy(h);
+  }
   for (int i = 0; i < nblk; i++)
     lm_free(blk[i]);
   tl_check_all_free("after freeing everything");

@@ -360,6 +360,25 @@ static void test_heap_state_corruption(void) {
   CHECK(after_top, "the slab lies after top, and top has a zero range");
   if (after_top)
     corrupt_words(h, fresh_at, past, 1, "a zero range reaching past top");
+  /* The newest span's offset itself overwritten: the checker must not
+   * read a span header there (it did, and crashed, on 0x80000000). Top is
+   * in the real newest span, so that is a second finding. */
+  const uint32_t bad_spans[] = {0x80000000u, 0xFFFFFFF0u, h->hi,
+                                h->last_span + 4, h->lo - 16};
+  for (size_t i = 0; i < sizeof bad_spans / sizeof bad_spans[0]; i++) {
+    uint32_t saved = h->last_span;
+    tl_reports_t rep;
+    tl_reports_begin(&rep);
+    h->last_span = bad_spans[i];
+    size_t found = lm_heap_check(h);
+    h->last_span = saved;
+    tl_reports_end();
+    CHECK(found >= 1 && found == rep.total &&
+              rep.count[LM_REPORT_CORRUPT] == rep.total,
+          "lm_heap_check finds a newest span of 0x%x (%zu found; last: %s)",
+          (unsigned)bad_spans[i], found,
+          rep.last_message ? rep.last_message : "-");
+  }
   lm_heap_free(h, obj);
   lm_heap_free(h, block);
   CHECK(lm_heap_check(h) == 0, "heap healthy at the end");

@@ -118,6 +118,25 @@ test('checks: true tracks live blocks with the release module too', async () => 
   await assert.rejects(createHeap({ checks: 1 }), /checks must be true or false/);
 });
 
+test('options: a misspelt or mistyped option is an error, not ignored; null means none', async () => {
+  await assert.rejects(createHeap({ maximumPage: 4 }),
+    { name: 'TypeError', message: /createHeap: unknown option 'maximumPage' \(known: initialPages, maximumPages/ });
+  await assert.rejects(createHeap({ debug: 'yes' }), /createHeap: debug must be true or false, got "yes"/);
+  await assert.rejects(createHeap({ heaps: 1 }), /createHeap: heaps must be true or false, got 1/);
+  await assert.rejects(createHeap(7), /createHeap: options must be an object, got 7/);
+  await assert.rejects(createHeap([]), /createHeap: options must be an object/);
+  const heap = await createHeap(null);
+  assert.equal(heap.check(), 0);
+  const heaps = await createHeap({ heaps: true });
+  assert.throws(() => heaps.createHeap({ byte: 8192 }), /createHeap: unknown option 'byte' \(known: bytes\)/);
+  assert.throws(() => heaps.createArena({ chunk: 1 }), /createArena: unknown option 'chunk'/);
+  const child = heaps.createHeap({ bytes: 8192 });
+  const arena = heaps.createArena(null);
+  assert.equal(heaps.check(), 0);
+  arena.destroy();
+  child.destroy();
+});
+
 test('heap.layout says where the static data and the stack are, in a memory of its own or a host\'s', async () => {
   const own = await createHeap();
   const { dataStart, dataEnd, stackBase, stackTop } = own.layout;
