@@ -34,7 +34,13 @@
  *
  * Other differences from the release library (all in the debug library):
  *   - each block costs a 32-byte header and 16 to 16 + LM_ALIGNMENT - 1
- *     guard bytes more (16 to 31; 16 to 23 on Emscripten);
+ *     guard bytes more (16 to 31; 16 to 23 on Emscripten); a block
+ *     aligned to more than 32 bytes costs its alignment instead of the
+ *     header (it starts on the boundary, its header in the alignment's
+ *     bytes before it), and while it is being placed the core needs room
+ *     for about twice the alignment: with large alignments (a MiB or
+ *     more) it can fail for want of memory where the release library
+ *     succeeds;
  *   - malloc fills new blocks with LM_DEBUG_ALLOC_BYTE (calloc's are zero);
  *   - realloc always moves the block (the old one goes to the quarantine),
  *     so a stale pointer kept across realloc is caught like any other;

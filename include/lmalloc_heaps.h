@@ -277,10 +277,13 @@ lm_allocator_t lm_arena_allocator(lm_arena_t *arena);
  * was never freed. It also checks each free and resize: a pointer it did
  * not hand out or already freed is reported (LM_REPORT_INVALID_FREE,
  * LM_REPORT_DOUBLE_FREE) and not passed on, and a size that differs from
- * the allocation's is reported (LM_REPORT_INVALID_FREE). Setting fail_at
- * to n > 0 makes the n-th allocation from then on, and every later one,
- * fail with NULL (errno = ENOMEM), to test out-of-memory paths. The
- * counters may be read at any time; the fields after them are private. */
+ * the allocation's is reported (LM_REPORT_INVALID_FREE). Allocations are
+ * numbered from 1 since the allocator was made, failed ones included
+ * (serial is the number of the last one); setting fail_at to n > 0 makes
+ * allocation n, and every later one, fail with NULL (errno = ENOMEM), to
+ * test out-of-memory paths: fail_at = serial + k fails the k-th allocation
+ * from now on. The counters and serial may be read at any time; the
+ * fields after them are private. */
 typedef struct lm_testing_allocator {
   lm_allocator_t parent;
   size_t allocations; /* successful allocations */
@@ -291,9 +294,9 @@ typedef struct lm_testing_allocator {
   size_t peak_bytes;  /* the most live_bytes ever was */
   size_t errors;      /* bad frees and resizes reported */
   size_t fail_at;     /* see above; 0: never fail */
+  size_t serial;      /* number of the last allocation, for fail_at */
   /* private */
   void *head;    /* newest live allocation's header */
-  size_t serial; /* allocation number, for fail_at */
   uintptr_t key; /* check words of the headers */
 } lm_testing_allocator_t;
 
