@@ -180,7 +180,7 @@ static size_t check_lists(lm_heap_t *h, check_ctx_t *c) {
 
 size_t lm_heap_check(lm_heap_t *h) {
   check_ctx_t c = {0};
-  c.faults += lm_heap_walk_steps(h, check_step, &c);
+  c.faults += lm_heap_walk_steps(h, check_step, &c, 0);
   if (h->top && !c.top_seen)
     fault(&c, h, h->top, "top is not a free block of the heap");
   if (h->top && h->fresh < block_payload(h->top))

@@ -271,13 +271,14 @@ static int give_back(lm_heap_t *h, unsigned char *u, int fatal) {
   return clean;
 }
 
-/* Takes the oldest entry out of the ring and releases it. */
+/* Takes the oldest entry out of the ring and releases it (an entry
+ * lm_quarantine_release_heap emptied only leaves). */
 static int evict(int fatal) {
   struct entry e = ring[q_first];
   q_first = (q_first + 1) % QUARANTINE_SLOTS;
   q_count--;
   q_bytes -= e.bytes;
-  return give_back(e.heap, e.ptr, fatal);
+  return e.heap ? give_back(e.heap, e.ptr, fatal) : 1;
 }
 
 /* Evicts until the ring has room for `bytes` more within the limit. */
@@ -292,6 +293,21 @@ static size_t drain(int fatal) {
   while (q_count)
     dirty += !evict(fatal);
   return dirty;
+}
+
+void lm_quarantine_release_heap(lm_heap_t *h) {
+  for (size_t i = 0; i < q_count; i++) {
+    struct entry *e = &ring[(q_first + i) % QUARANTINE_SLOTS];
+    if (e->heap != h)
+      continue;
+    /* Emptied in place before it is released, so a handler that does not
+     * return leaves the ring consistent; the empty entry keeps its slot
+     * until it is the oldest. */
+    unsigned char *u = e->ptr;
+    q_bytes -= e->bytes;
+    *e = (struct entry){NULL, NULL, 0};
+    give_back(h, u, 1);
+  }
 }
 
 /* Makes room in the quarantine for the live block whose header is hd,
@@ -374,11 +390,16 @@ static int diagnose_visit(const lm_block_info_t *b, void *arg) {
   return 1;
 }
 
+/* What live_block is asked for: the block is to be freed (free,
+ * realloc), resized in place, or only sized (usable_size: its guard is
+ * not checked). A freed block is a double free only for the first. */
+enum { FREEING, RESIZING, SIZING };
+
 /* The header of the live block at ptr, in *hd, after checking it; NULL
- * (after reporting it) when ptr is not a live block or, with check_guard,
+ * (after reporting it) when ptr is not a live block or, unless SIZING,
  * the block was overrun. Reports trap under the default handler. */
 static unsigned char *live_block(lm_heap_t *h, const void *ptr, header_t *hd,
-                                 int check_guard) {
+                                 int op) {
   unsigned char *u = (unsigned char *)ptr;
   uintptr_t at = (uintptr_t)ptr;
   if (at % LM_ALIGNMENT) {
@@ -390,8 +411,11 @@ static unsigned char *live_block(lm_heap_t *h, const void *ptr, header_t *hd,
   }
   if (h->hi == 0 || at < heap_lo(h) + HEADER + LM_SPAN_HEADER ||
       at >= heap_hi(h)) {
-    report(LM_REPORT_INVALID_FREE, "pointer is outside the heap", ptr, NULL, 0,
-           1);
+    report(LM_REPORT_INVALID_FREE,
+           lm_owner_hook ? "pointer is outside the heap (another heap's or "
+                           "an arena's, or lmalloc never returned it)"
+                         : "pointer is outside the heap",
+           ptr, NULL, 0, 1);
     return NULL;
   }
   /* Another heap's pages (heaps and arenas share the page pool) can lie
@@ -405,9 +429,24 @@ static unsigned char *live_block(lm_heap_t *h, const void *ptr, header_t *hd,
     return NULL;
   }
   int state = header_state(u, heap_lo(h), heap_hi(h), hd);
+  /* A header that verifies is trusted only where the core holds a block
+   * of this heap big enough for it: a debug header outlives its block
+   * when the block's heap is destroyed (a buffer heap's bytes go back to
+   * their owner as they are) or when its bytes are copied. */
+  if (state != BAD &&
+      lm_block_live_size(h, u - HEADER - hd->lead) < block_bytes(hd)) {
+    report(LM_REPORT_INVALID_FREE,
+           "no block of this heap starts here, though a debug header does: "
+           "a stale pointer (its heap was destroyed), copied bytes, or an "
+           "underflow past the debug header into the allocator's own",
+           ptr, hd, 0, 1);
+    return NULL;
+  }
   if (state == FREED) {
-    report(LM_REPORT_DOUBLE_FREE, "block is already free (double free)", ptr,
-           hd, 0, 1);
+    report(LM_REPORT_DOUBLE_FREE,
+           op == FREEING ? "block is already free (double free)"
+                         : "block was freed already (use after free)",
+           ptr, hd, 0, 1);
     return NULL;
   }
   if (state == BAD) {
@@ -419,7 +458,7 @@ static unsigned char *live_block(lm_heap_t *h, const void *ptr, header_t *hd,
     return NULL;
   }
   finding_t f;
-  if (check_guard && inspect(u, hd, 0, &f)) {
+  if (op != SIZING && inspect(u, hd, 0, &f)) {
     report(f.kind, f.message, ptr, hd, f.offset, 1);
     return NULL;
   }
@@ -494,7 +533,7 @@ void lm_heap_free(lm_heap_t *h, void *ptr) {
   if (!ptr)
     return;
   header_t hd;
-  unsigned char *u = live_block(h, ptr, &hd, 1);
+  unsigned char *u = live_block(h, ptr, &hd, FREEING);
   if (u)
     retire(h, u, &hd);
 }
@@ -505,7 +544,7 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
   if (!ptr)
     return lm_heap_malloc(h, size);
   header_t hd;
-  unsigned char *u = live_block(h, ptr, &hd, 1);
+  unsigned char *u = live_block(h, ptr, &hd, FREEING);
   if (!u)
     return NULL;
   if (size == 0) {
@@ -527,7 +566,7 @@ int lm_heap_resize(lm_heap_t *h, void *ptr, size_t size) {
   if (!ptr)
     return 0;
   header_t hd;
-  unsigned char *u = live_block(h, ptr, &hd, 1);
+  unsigned char *u = live_block(h, ptr, &hd, RESIZING);
   size_t off = HEADER + (u ? hd.lead : 0);
   if (!u || size > LM_MAX_REQUEST - off - HEADER)
     return 0;
@@ -545,7 +584,7 @@ size_t lm_heap_usable_size(lm_heap_t *h, const void *ptr) {
   if (!ptr)
     return 0;
   header_t hd;
-  return live_block(h, ptr, &hd, 0) ? hd.size : 0;
+  return live_block(h, ptr, &hd, SIZING) ? hd.size : 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -607,7 +646,8 @@ static int check_visit(const lm_block_info_t *b, void *arg) {
 size_t lm_heap_check(lm_heap_t *h) {
   size_t faults = lm_core_check(h);
   check_ctx_t c = {0, 0};
-  lm_core_walk(h, check_visit, &c);
+  /* The core's checker has reported what its walk meets: quietly here. */
+  lm_heap_walk_quiet(h, check_visit, &c);
   size_t mine = 0;
   for (size_t i = 0; i < q_count; i++) {
     struct entry e = ring[(q_first + i) % QUARANTINE_SLOTS];

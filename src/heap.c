@@ -531,70 +531,119 @@ static lm_off_t payload_of(lm_heap_t *h, const void *ptr) {
   return heap_off(h, ptr);
 }
 
-/* block_at's reports, out of line: one short call where a pointer is
- * refused. */
-__attribute__((noinline, cold)) static lm_off_t double_free(lm_heap_t *h,
-                                                           lm_off_t p,
-                                                           uint32_t size) {
-  lm_report(LM_REPORT_DOUBLE_FREE, "block is already free (double free)",
-            heap_ptr(h, p), size);
-  return 0;
-}
+/* Why no live block starts at payload offset p (find_block). */
+enum {
+  BLOCK_FREE = 1, /* a free block starts there: freed already */
+  INSIDE_FREE,    /* p lies inside top: in free memory */
+  NO_BLOCK,       /* no header a used block of this heap can have */
+  BAD_SEAL,       /* a used header, but its seal does not match */
+};
 
-__attribute__((noinline, cold)) static lm_off_t no_block(lm_heap_t *h,
-                                                        lm_off_t p) {
-  lm_report(LM_REPORT_INVALID_FREE, "no block starts at this pointer "
-            "(interior pointer, or its header was overwritten)",
-            heap_ptr(h, p), 0);
-  return 0;
-}
-
-__attribute__((noinline, cold)) static lm_off_t bad_seal(lm_heap_t *h,
-                                                        lm_off_t p) {
-  lm_report(LM_REPORT_INVALID_FREE, "the block's seal (its last 4 bytes) "
-            "does not match: no block starts at this pointer (interior "
-            "pointer), or a write ran past the block's end",
-            heap_ptr(h, p), 0);
-  return 0;
-}
-
-/* The block whose payload is at offset p (not a slab object), or 0 after
- * reporting it when no live block starts there: already free (double
- * free), a header no block can have (interior pointer, overwritten
- * header), a used header without its seal (the same, when the bytes
- * before p happen to look like a header; or an overflow that reached the
- * seal), or, with check_owner, a block of another heap or an arena's
- * bytes. O(1). */
-static lm_off_t block_at(lm_heap_t *h, lm_off_t p, int check_owner) {
+/* The block whose payload is at offset p (not a slab object), or 0 with
+ * the reason in *why: already free, a header no block can have
+ * (interior pointer, overwritten header), a used header without its seal
+ * (the same, when the bytes before p happen to look like a header; or an
+ * overflow that reached the seal), or, with check_owner, a block of
+ * another heap or an arena's bytes. *size is the size its header says.
+ * Reports nothing. O(1). */
+static inline lm_off_t find_block(lm_heap_t *h, lm_off_t p, int check_owner,
+                                  int *why, uint32_t *size_out) {
   lm_off_t b = block_from_payload(p);
   uint32_t hdr = hdr_get(heap_base(h), b);
   uint32_t size = hdr_size(hdr);
+  *size_out = size;
   int fits = size >= LM_MIN_BLOCK && size <= h->hi - LM_HEADER_SIZE - b;
   if (hdr_is_free(hdr) &&
       (hdr == LM_DEAD || b == h->top ||
-       (fits && footer_get(heap_base(h), h->key, b, size) == size)))
-    return double_free(h, p, size);
+       (fits && footer_get(heap_base(h), h->key, b, size) == size))) {
+    *why = BLOCK_FREE;
+    return 0;
+  }
   /* Top is free, so no block in use lies inside it or runs into it: a
    * pointer inside was freed already (its block, or its slab, merged into
-   * top) and its header is stale or program data. */
+   * top) and its header is stale or program data, or it was never handed
+   * out. */
   if (h->top && b + size > h->top) {
     lm_off_t top_end = h->top + block_size(heap_base(h), h->top);
-    if (b > h->top && b < top_end)
-      return double_free(h, p, 0);
-    if (b < h->top)
-      return no_block(h, p);
+    if (b > h->top && b < top_end) {
+      *why = INSIDE_FREE;
+      return 0;
+    }
+    if (b < h->top) {
+      *why = NO_BLOCK;
+      return 0;
+    }
   }
   /* Another heap's block (or an arena's bytes) can look like one of ours:
    * once other heaps exist, the owner hook says whose memory it is. (A
    * slab object of another heap gets here too: its check word is keyed to
    * its own heap, so slab_of did not take it.) */
   if (hdr_is_free(hdr) || !fits || (hdr & LM_SLAB) ||
-      (check_owner && lm_owner_hook && !lm_owner_hook(h, p)))
-    return no_block(h, p);
+      (check_owner && lm_owner_hook && !lm_owner_hook(h, p))) {
+    *why = NO_BLOCK;
+    return 0;
+  }
   /* A used header, but is it a block's? Only then its seal is there. */
-  if (!seal_ok(heap_base(h), h->key, b, size))
-    return bad_seal(h, p);
+  if (!seal_ok(heap_base(h), h->key, b, size)) {
+    *why = BAD_SEAL;
+    return 0;
+  }
   return b;
+}
+
+/* find_block's refusal, reported: one short call where a pointer is
+ * refused. */
+__attribute__((noinline, cold)) static void refused(lm_heap_t *h, lm_off_t p,
+                                                    int why, uint32_t size) {
+  const char *what;
+  lm_report_kind_t kind = LM_REPORT_INVALID_FREE;
+  switch (why) {
+  case BLOCK_FREE:
+    kind = LM_REPORT_DOUBLE_FREE;
+    what = "block is already free (double free)";
+    break;
+  case INSIDE_FREE:
+    kind = LM_REPORT_DOUBLE_FREE;
+    size = 0;
+    what = "pointer lies inside free memory: its block was freed already "
+           "(double free), or it was never handed out";
+    break;
+  case BAD_SEAL:
+    size = 0;
+    what = "the block's seal (its last 4 bytes) does not match: no block "
+           "starts at this pointer (interior pointer), or a write ran past "
+           "the block's end";
+    break;
+  default:
+    size = 0;
+    what = "no block starts at this pointer (interior pointer, or its "
+           "header was overwritten)";
+  }
+  lm_report(kind, what, heap_ptr(h, p), size);
+}
+
+/* find_block, reporting a refusal. */
+static lm_off_t block_at(lm_heap_t *h, lm_off_t p, int check_owner) {
+  int why = 0;
+  uint32_t size;
+  lm_off_t b = find_block(h, p, check_owner, &why, &size);
+  if (!b)
+    refused(h, p, why, size);
+  return b;
+}
+
+size_t lm_block_live_size(lm_heap_t *h, const void *ptr) {
+  uintptr_t at = (uintptr_t)ptr;
+  if ((at & (LM_ALIGN - 1)) || at <= heap_base(h) + h->lo + LM_SPAN_HEADER ||
+      at >= heap_base(h) + h->hi)
+    return 0;
+  lm_off_t p = heap_off(h, ptr), s = slab_of(h, p);
+  if (s)
+    return slab_live(h, s, p) ? word_get(heap_base(h), s + SLAB_SIZE) : 0;
+  int why = 0;
+  uint32_t size;
+  lm_off_t b = find_block(h, p, 1, &why, &size);
+  return b ? block_usable(size) : 0;
 }
 
 /* ---------------------------------------------------------------------

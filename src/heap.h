@@ -156,6 +156,17 @@ lm_off_t lm_block_alloc_aligned(lm_heap_t *h, uint32_t align, uint32_t nb);
 /* Frees used block b: it merges with its free neighbours. O(1). */
 void lm_block_release(lm_heap_t *h, lm_off_t b);
 
+/* Gives every block of heap h in the debug library's quarantine back to
+ * h, checking each as it leaves (a block written after its free is
+ * reported, and traps under the default handler); the other heaps' stay.
+ * lm_heap_destroy calls it first. Nothing in the release library. */
+void lm_quarantine_release_heap(lm_heap_t *h);
+
+/* The usable bytes of the live block or slab object of heap h that
+ * starts at ptr, or 0 when none does. Reports nothing: the debug library
+ * asks it before trusting a debug header found before a pointer. O(1). */
+size_t lm_block_live_size(lm_heap_t *h, const void *ptr);
+
 /* Introspection (walk.c, check.c). */
 
 /* One step of the heap walk: a block, or the end marker of a span. */
@@ -174,11 +185,14 @@ typedef int (*lm_step_fn)(lm_heap_t *h, const lm_step_t *step, void *ctx);
 /* The one heap walker: visits every block and end marker of every span
  * in address order. It reads only addresses inside the heap's spans and
  * checks as it goes that spans chain upwards and block sizes tile each
- * span (I1); a break is reported as LM_REPORT_CORRUPT and ends that span.
- * Returns the number of such faults. O(blocks). */
-size_t lm_heap_walk_steps(lm_heap_t *h, lm_step_fn fn, void *ctx);
+ * span (I1); a break is reported as LM_REPORT_CORRUPT (unless `quiet`)
+ * and ends that span. Returns the number of such faults. O(blocks). */
+size_t lm_heap_walk_steps(lm_heap_t *h, lm_step_fn fn, void *ctx, int quiet);
 
 size_t lm_heap_walk(lm_heap_t *h, lm_visitor_t visitor, void *ctx);
+/* lm_heap_walk without reporting the faults it meets: for a second walk
+ * after the checker has reported them (the debug library's lm_check). */
+size_t lm_heap_walk_quiet(lm_heap_t *h, lm_visitor_t visitor, void *ctx);
 int lm_heap_stats(lm_heap_t *h, lm_stats_t *stats);
 size_t lm_heap_check(lm_heap_t *h);
 

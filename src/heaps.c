@@ -113,7 +113,7 @@ void lm_heap_destroy(lm_heap_t *h) {
   }
   /* The debug library's quarantine may hold blocks of this heap: free
    * them now, while the heap exists (the release library's does nothing). */
-  lm_quarantine_flush();
+  lm_quarantine_release_heap(h);
   uintptr_t base = heap_base(h);
   lm_off_t self = heap_off(h, h), first = self + LM_HEAP_SELF;
   lm_off_t span = h->first_span;

@@ -4,24 +4,28 @@
 #include "heap.h"
 #include "slab.h"
 
-static size_t fault(lm_off_t at, const char *what, uintptr_t base) {
-  lm_report(LM_REPORT_CORRUPT, what, (const void *)(base + at), 0);
+/* A fault the walk meets: reported unless the walk is quiet; counted. */
+static size_t fault(lm_off_t at, const char *what, uintptr_t base, int quiet) {
+  if (!quiet)
+    lm_report(LM_REPORT_CORRUPT, what, (const void *)(base + at), 0);
   return 1;
 }
 
-size_t lm_heap_walk_steps(lm_heap_t *h, lm_step_fn fn, void *ctx) {
+size_t lm_heap_walk_steps(lm_heap_t *h, lm_step_fn fn, void *ctx, int quiet) {
   uintptr_t base = heap_base(h);
   size_t faults = 0;
   unsigned index = 0;
   lm_off_t below = h->lo; /* spans are in address order */
   for (lm_off_t s = h->first_span; s; s = span_next(base, s), index++) {
     if (index >= h->spans)
-      return faults + fault(s, "more spans are linked than the heap made", base);
+      return faults +
+             fault(s, "more spans are linked than the heap made", base, quiet);
     if (s < below || s >= h->hi || (s & (LM_ALIGN - 1)))
-      return faults + fault(s, "span link points outside the heap", base);
+      return faults +
+             fault(s, "span link points outside the heap", base, quiet);
     lm_off_t e = span_end(base, s);
     if (e > h->hi || e < s + LM_MIN_SPAN || (e & (LM_ALIGN - 1)))
-      return faults + fault(s, "span end is not a valid address", base);
+      return faults + fault(s, "span end is not a valid address", base, quiet);
     below = e;
     lm_step_t step = {span_first_block(s), 0, s, e, index, 0};
     lm_off_t marker = span_marker(e);
@@ -29,7 +33,8 @@ size_t lm_heap_walk_steps(lm_heap_t *h, lm_step_fn fn, void *ctx) {
       step.hdr = hdr_get(base, step.block);
       uint32_t size = hdr_size(step.hdr);
       if (size < LM_MIN_BLOCK || size > marker - step.block) {
-        faults += fault(step.block, "block size runs out of its span", base);
+        faults +=
+            fault(step.block, "block size runs out of its span", base, quiet);
         break;
       }
       if (fn(h, &step, ctx))
@@ -41,13 +46,13 @@ size_t lm_heap_walk_steps(lm_heap_t *h, lm_step_fn fn, void *ctx) {
     step.hdr = hdr_get(base, marker);
     step.marker = 1;
     if (hdr_size(step.hdr) != 0)
-      faults += fault(marker, "span end marker is overwritten", base);
+      faults += fault(marker, "span end marker is overwritten", base, quiet);
     else if (fn(h, &step, ctx))
       return faults;
   }
   if (index != h->spans)
     faults += fault(h->first_span, "fewer spans are linked than the heap made",
-                    base);
+                    base, quiet);
   return faults;
 }
 
@@ -96,14 +101,23 @@ static int visit_block(lm_heap_t *h, const lm_step_t *step, void *arg) {
   v->span = step->span_index;
   if (v->visitor(&info, v->ctx))
     return 1;
-  return slab && lm_slab_objects(h, block_payload(step->block), visit_object, v);
+  return slab &&
+         lm_slab_objects(h, block_payload(step->block), visit_object, v);
+}
+
+static size_t walk(lm_heap_t *h, lm_visitor_t visitor, void *ctx, int quiet) {
+  visit_ctx_t v = {visitor, ctx, 0, 0};
+  if (visitor)
+    lm_heap_walk_steps(h, visit_block, &v, quiet);
+  return v.entries;
 }
 
 size_t lm_heap_walk(lm_heap_t *h, lm_visitor_t visitor, void *ctx) {
-  visit_ctx_t v = {visitor, ctx, 0, 0};
-  if (visitor)
-    lm_heap_walk_steps(h, visit_block, &v);
-  return v.entries;
+  return walk(h, visitor, ctx, 0);
+}
+
+size_t lm_heap_walk_quiet(lm_heap_t *h, lm_visitor_t visitor, void *ctx) {
+  return walk(h, visitor, ctx, 1);
 }
 
 /* lm_stats: counters kept at grow time plus one walk. */
@@ -153,7 +167,7 @@ int lm_heap_stats(lm_heap_t *h, lm_stats_t *stats) {
       .grow_count = h->grow_count,
       .spans = h->spans,
   };
-  lm_heap_walk_steps(h, count_block, stats);
+  lm_heap_walk_steps(h, count_block, stats, 0);
   stats->overhead_bytes =
       stats->heap_bytes - stats->used_bytes - stats->free_bytes;
   return 0;

@@ -35,6 +35,8 @@
  */
 #include "testlib.h"
 
+#include "lmalloc_heaps.h" /* a buffer heap destroyed under a pointer */
+
 #ifdef LM_TEST_FAULTS
 #include "pages.h" /* lm_pages_fail_after, lm_pages_foreign_grow */
 #endif
@@ -126,6 +128,21 @@ static void *fx_freed_object(void) {
 static void *fx_freed_object_flushed(void) {
   fx_freed_object();
   lm_quarantine_flush();
+  return fx;
+}
+
+/* A block of a buffer heap that was then destroyed: fx points into the
+ * buffer (fx_keep, a block of the default heap), where the block's old
+ * bytes, debug header included, are still there. */
+#define STALE_SIZE 1000
+static void *fx_stale_buffer_heap(void) {
+  fx_keep = tl_keep(lm_malloc(16384));
+  lm_heap_t *h = fx_keep ? lm_heap_create(fx_keep, 16384) : NULL;
+  fx = h ? lm_heap_malloc(h, STALE_SIZE) : NULL;
+  if (fx)
+    tl_fill(fx, STALE_SIZE, tl_tag(0xF3, 0));
+  if (h)
+    lm_heap_destroy(h);
   return fx;
 }
 
@@ -296,6 +313,22 @@ A(uaf_then_evict) {
   lm_quarantine_limit(old);
   return NULL;
 }
+/* A heap created and destroyed while a freed block of the default heap,
+ * written after its free, waits in the quarantine: the block stays there
+ * (destroy gives back only that heap's blocks), so lm_check still finds
+ * the write. */
+A(uaf_then_destroy_other_heap) {
+  lm_free(fx);
+  fx[3] = 1;
+  /* A buffer heap: a heap of its own pages would leave them in the page
+   * pool, where later growth of the default heap would find them instead
+   * of calling memory.grow (the fault pass counts those calls). */
+  void *buf = lm_malloc(16384);
+  lm_heap_destroy(buf ? lm_heap_create(buf, 16384) : NULL);
+  lm_free(buf);
+  check_result = lm_check();
+  return NULL;
+}
 A(stale_after_realloc) {
   unsigned char *q = lm_realloc(fx, 2 * FX_SIZE);
   fx[0] ^= 1; /* through the old pointer */
@@ -370,6 +403,8 @@ static const row_t rows[] = {
         free_p48_forged_header, fx_live_1000_zero, 1, R_INVALID, R_INVALID),
     ROW("free(p + 8) (misaligned)", free_p8, fx_live, 1, R_INVALID, R_INVALID),
     ROW("free(static array)", free_static, NULL, 0, R_INVALID, R_INVALID),
+    ROW("free(p), p a block of a destroyed buffer heap", free_p,
+        fx_stale_buffer_heap, 0, R_INVALID, R_INVALID),
     ROW("free(stack array)", free_stack, NULL, 0, R_INVALID, R_INVALID),
     ROW("free((void *)1)", free_one, NULL, 0, R_INVALID, R_INVALID),
     ROW_CAP("realloc(freed p, 10)", realloc_p_10, fx_freed, 0, R_DOUBLE_FREE,
@@ -404,6 +439,10 @@ static const row_t rows[] = {
         R_UAF),
     ROW("free(p), write p[0], leaves the quarantine", uaf_then_evict, fx_live,
         0, SKIP, R_UAF),
+    /* Not at the cap: the heap's buffer would not fit, and the debug
+     * library's malloc empties the quarantine before it fails. */
+    ROW_CAP("free(p), write p[3], another heap destroyed, lm_check",
+            uaf_then_destroy_other_heap, fx_live, 0, SKIP, R_UAF, SKIP, SKIP),
     ROW_CAP("q = realloc(p, 200), write p[0], lm_check", stale_after_realloc,
             fx_live, 1, SKIP, R_UAF, SKIP, SKIP),
     ROW_CAP("free(object) after the quarantine let it go", free_p,
@@ -506,7 +545,7 @@ static void clean_up(const row_t *r, void *result) {
     memcpy(seal_at, seal_saved, 4); /* the free did nothing: redone below */
   if ((r->act == underflow_then_free || r->act == underflow_then_check))
     fx[-1] = saved;
-  if (r->act == uaf_then_check)
+  if (r->act == uaf_then_check || r->act == uaf_then_destroy_other_heap)
     fx[3] = LM_DEBUG_FREED_BYTE;
   if (r->act == stale_after_realloc && debug)
     lm_quarantine_flush(); /* the stale write is reported again: ignored */
@@ -597,7 +636,8 @@ static void run_row(const row_t *r, int at_cap) {
           (unsigned long long)seen.first.free_seq);
   }
   if (r->act == overflow_then_check || r->act == underflow_then_check ||
-      r->act == uaf_then_check || r->act == stale_after_realloc)
+      r->act == uaf_then_check || r->act == stale_after_realloc ||
+      r->act == uaf_then_destroy_other_heap)
     CHECK(check_result == (debug ? 1u : 0u), "%s: lm_check() = %zu", r->name,
           check_result);
   if (got == OK && result) {
@@ -624,6 +664,9 @@ static void run_row(const row_t *r, int at_cap) {
           "%s (%s): the block kept its bytes", r->name, pass);
   if (r->act == usable_p || r->act == usable_static || r->act == usable_null)
     CHECK(usable_result == 0, "%s: 0", r->name);
+  if (r->setup == fx_stale_buffer_heap && fx)
+    CHECK(tl_verify(fx, STALE_SIZE, tl_tag(0xF3, 0)) == STALE_SIZE,
+          "%s (%s): the buffer's bytes are untouched", r->name, pass);
 
   clean_up(r, got == OK ? result : NULL); /* repairs first: unfill frees */
   if (at_cap)
