@@ -1,7 +1,7 @@
 // Benchmark driver: replays every trace through every allocator build and
 // writes the comparison.
 //
-//   node bench/run.mjs [--reps 5] [--traces a,b] [--quick] [--no-build]
+//   node bench/run.mjs [--reps 7] [--traces a,b] [--quick] [--no-build]
 //                      [--no-latency] [--no-floor] [--no-synthetic] [--no-size]
 //                      [--seed 1] [--out bench/results] [--variants]
 //
@@ -91,7 +91,7 @@ const BUILDS = [
 
 function parseArgs(argv) {
   const o = {
-    reps: 5, traces: null, quick: false, build: true, latency: true, floor: true,
+    reps: 7, traces: null, quick: false, build: true, latency: true, floor: true,
     synthetic: true, size: true, seed: 1, out: null, variants: false,
   };
   const usage = () => {

@@ -22,8 +22,8 @@ export const PAGE = 65536;
 
 // The ballast of repetition rep (replay.c --ballast): 0, 48, 96, ... bytes
 // allocated before the replay, so that each repetition starts from its own
-// layout (with 7 rounds, 0 to 288 bytes: sizes on both sides of lmalloc's
-// 256-byte slab limit; the default 5 stop at 192). Pages
+// layout (with 7 rounds, run.mjs's default, 0 to 288 bytes: sizes on both
+// sides of lmalloc's 256-byte slab limit; 5 rounds would stop at 192). Pages
 // at the end then come as a median over layouts, with their range.
 export const BALLAST_STEP = 48;
 export const ballastOf = (rep) => rep * BALLAST_STEP;
@@ -143,26 +143,34 @@ export function floorSection(rows, traces) {
       if (!dl?.floor_ns || !lm?.floor_ns || !dl.ns_per_op || !lm.ns_per_op) continue;
       out.push({ trace: t.name, toolchain: tc, dl_ns: dl.ns_per_op, dl_floor: dl.floor_ns,
         ceiling: dl.ns_per_op / dl.floor_ns, dl_own: dl.own_ns, lm_own: lm.own_ns,
-        own_speedup: dl.own_ns / lm.own_ns, lm_own_for_target: dl.ns_per_op / 1.5 - lm.floor_ns });
+        // A floor that came out above the timed runs (noise: the two are
+        // separate processes) leaves no share to compare: no ratio then.
+        own_speedup: dl.own_ns > 0 && lm.own_ns > 0 ? dl.own_ns / lm.own_ns : null,
+        lm_own_for_target: dl.ns_per_op / 1.5 - lm.floor_ns });
     }
   }
   if (!out.length) return null;
   const md = ['## Harness floor (program traces)', '',
     'Every build also runs `--floor`: the same replay with the addresses its allocator gave, moved into ' +
-    'fresh pages, and no allocator call (bench/replay.c). That is the cost of the harness\'s stamping, ' +
-    'checking and first touch of memory with that layout. **ceiling**: dlmalloc\'s ns/op over the floor ' +
+    'fresh pages, and no allocator call (bench/replay.c). That is the cost of the harness\'s stamping ' +
+    'and checking with that layout; zeroing calloc memory and copying a moved realloc stay in the ' +
+    'allocator\'s share. **ceiling**: dlmalloc\'s ns/op over the floor ' +
     'of its own layout, the speedup a zero-cost allocator with that layout would show. **own**: ns/op ' +
-    'minus the build\'s floor. **own for 1.5x**: lmalloc\'s own share that would make it 1.5x dlmalloc.', '',
+    'minus the build\'s floor ("no share" where the floor came out above it: noise). **own for 1.5x**: ' +
+    'lmalloc\'s own share that would make it 1.5x dlmalloc.', '',
     '| toolchain | trace | dlmalloc ns/op | dlmalloc floor | ceiling | dlmalloc own | lmalloc own | own speedup | lmalloc own for 1.5x |',
     '|---|---|--:|--:|--:|--:|--:|--:|--:|'];
   for (const r of out) {
+    const own = r.own_speedup == null ? 'no share' : `${fmt(r.own_speedup, 2)}x`;
     md.push(`| ${r.toolchain} | ${r.trace} | ${fmt(r.dl_ns)} | ${fmt(r.dl_floor)} | ${fmt(r.ceiling, 2)}x | ` +
-      `${fmt(r.dl_own)} | ${fmt(r.lm_own)} | ${fmt(r.own_speedup, 2)}x | ${fmt(r.lm_own_for_target)} |`);
+      `${fmt(r.dl_own)} | ${fmt(r.lm_own)} | ${own} | ${fmt(r.lm_own_for_target)} |`);
   }
   for (const tc of [...new Set(out.map((r) => r.toolchain))]) {
     const mine = out.filter((r) => r.toolchain === tc);
+    const shares = mine.filter((r) => r.own_speedup != null).map((r) => r.own_speedup);
+    const over = shares.length < mine.length ? ` (${shares.length} of ${mine.length} traces)` : '';
     md.push(`| **${tc}** | **geomean** | | | **${fmt(geomean(mine.map((r) => r.ceiling)), 2)}x** | | | ` +
-      `**${fmt(geomean(mine.map((r) => r.own_speedup)), 2)}x** | |`);
+      `**${fmt(geomean(shares), 2)}x**${over} | |`);
   }
   return { md: md.join('\n'), rows: out };
 }

@@ -14,6 +14,9 @@
  *   -DFAULT=4  REALLOC:   realloc moves without copying
  *   -DFAULT=5  ALIGN:     aligned_alloc ignores alignments above 16
  *   -DFAULT=6  NULL:      malloc of more than 4096 bytes returns NULL
+ *   -DFAULT=7  MISALIGN:  every 7th malloc returns a block 1 byte past an
+ *                         aligned address (its bytes are all its own, so
+ *                         only the alignment check sees it)
  *
  * Memory is a bump region of static storage (each block keeps its size in
  * the 16 bytes before it); free gives nothing back. It defines every
@@ -26,7 +29,7 @@
 #include <string.h>
 
 #ifndef FAULT
-#error "build with -DFAULT=0..6"
+#error "build with -DFAULT=0..7"
 #endif
 
 #define HEADER 16u
@@ -70,6 +73,14 @@ void *malloc(size_t size) {
     return last_big + 32;
   if (FAULT == 6 && size > 4096)
     return NULL;
+  if (FAULT == 7 && mallocs % 7 == 0) {
+    unsigned char *p = take(size + 1);
+    if (p) { /* the size word moves with the block (size_of) */
+      p++;
+      memcpy(p - sizeof size, &size, sizeof size);
+    }
+    return p;
+  }
   return take(size);
 }
 

@@ -167,6 +167,7 @@ const FAULTS = [
   { fault: 4, what: 'realloc that does not copy', mode: 'throughput', message: /contents not kept/ },
   { fault: 5, what: 'aligned_alloc not aligned', mode: 'throughput', message: /aligned_alloc\(\d+, \d+\) returned .*not aligned/ },
   { fault: 6, what: 'malloc returning NULL', mode: 'throughput', message: /malloc returned NULL/ },
+  { fault: 7, what: 'malloc not aligned for any object', mode: 'throughput', message: /malloc\(\d+\) returned .*not aligned to 16/ },
 ];
 
 test(`faulty allocator: the control passes, each mistake fails the replay (seed ${seed})`, (t) => {

@@ -131,6 +131,21 @@ test('floorSection: the ceiling, the own shares, and the own share 1.5x needs', 
   assert.equal(floorSection([rows[0]], [trace]), null); // no lmalloc row: no table
 });
 
+test('floorSection: a floor above the timed runs gives no own share, and the geomean says over how many', () => {
+  const gcc = { name: 'gcc-cc1', kind: 'program' };
+  const rows = [
+    { trace: 'sqlite', toolchain: 'wasi', allocator: 'dlmalloc', ns_per_op: 13, floor_ns: 7, own_ns: 6 },
+    { trace: 'sqlite', toolchain: 'wasi', allocator: 'lmalloc', ns_per_op: 14, floor_ns: 6, own_ns: 8 },
+    { trace: 'gcc-cc1', toolchain: 'wasi', allocator: 'dlmalloc', ns_per_op: 20, floor_ns: 10, own_ns: 10 },
+    { trace: 'gcc-cc1', toolchain: 'wasi', allocator: 'lmalloc', ns_per_op: 20, floor_ns: 105, own_ns: -85 },
+  ];
+  const f = floorSection(rows, [trace, gcc]);
+  assert.equal(f.rows.find((r) => r.trace === 'gcc-cc1').own_speedup, null);
+  assert.match(f.md, /\| wasi \| gcc-cc1 \| 20\.0 \| 10\.0 \| 2\.00x \| 10\.0 \| -85\.0 \| no share \|/);
+  // The geomean is sqlite's alone (0.75x), not NaN from a negative share.
+  assert.match(f.md, /\*\*0\.75x\*\* \(1 of 2 traces\)/);
+});
+
 test('variantCost: each variant against lmalloc, geomean over program traces only', () => {
   const rows = [
     { trace: 'sqlite', build: 'wasi/lmalloc', ns_per_op: 10 },
