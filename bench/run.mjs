@@ -14,8 +14,10 @@
 //    blocks stamped and checked, untimed in effect); a build that fails it
 //    gets a FAILED row and is not timed on that trace. Then `reps`
 //    rounds; round r runs every build that passed once, as a fresh
-//    process, in an order rotated by r (A B C D E, then B C D E A, ...)
-//    so drift in machine load spreads evenly, and with the same ballast
+//    process, in an order rotated by r / 2 and reversed in odd rounds
+//    (A B C D E, E D C B A, B C D E A, A E D C B, ...; tables.mjs:
+//    roundOrder) so drift in machine load spreads evenly over positions
+//    and each pair runs in both orders equally often, with the same ballast
 //    (replay.c --ballast, tables.mjs ballastOf: its own start-up layout,
 //    as pages at the end swing by one with it), then every build once more
 //    with --floor (replay.c: the harness alone, replaying the addresses
@@ -65,7 +67,7 @@ import { createGunzip } from 'node:zlib';
 
 import { WORKLOADS, generate } from './gen-synthetic.mjs';
 import {
-  BALLAST_STEP, PAGE, addRatios, ballastOf, fmt, fmtInt, fmtMiB, floorSection, summarize,
+  BALLAST_STEP, PAGE, addRatios, ballastOf, fmt, fmtInt, fmtMiB, floorSection, roundOrder, summarize,
   summarizeBuilds, summaryTable, traceTable, variantCost, VARIANTS,
 } from './tables.mjs';
 
@@ -244,7 +246,7 @@ async function main() {
     // says FAILED (tables.mjs: summarize).
     const timed = builds.filter((b) => verified.get(b.key).ok);
     for (let rep = 0; rep < opts.reps; rep++) {
-      const order = timed.map((_, i) => timed[(i + rep) % timed.length]);
+      const order = roundOrder(timed, rep);
       const ballast = ballastOf(rep);
       // Every build's throughput run, then (unless --no-floor) its floor run.
       const passes = [['throughput', runs], ...(opts.floor ? [['floor', floors]] : [])];
@@ -293,7 +295,7 @@ async function main() {
   md.push('# lmalloc benchmark results', '');
   md.push(`${meta.date}, node ${meta.node} (${nodeFlags.join(' ')}), ${meta.cpus} CPU(s) ${meta.cpu_model || ''}, ` +
     `load average at the end ${meta.loadavg_end.map((x) => x.toFixed(2)).join(' ')}.`);
-  md.push(`${opts.reps} round(s) per trace, builds interleaved in rotated order, each run a fresh process; ` +
+  md.push(`${opts.reps} round(s) per trace, builds interleaved in rotated, alternately reversed order, each run a fresh process; ` +
     `took ${seconds.toFixed(0)} s.`, '');
   md.push('- **ns/op**: median over the rounds of the timed replay loop divided by the number of operations ' +
     '(includes the harness\'s stamping and checks, the same for every allocator); min-max is the spread.');

@@ -28,6 +28,19 @@ export const PAGE = 65536;
 export const BALLAST_STEP = 48;
 export const ballastOf = (rep) => rep * BALLAST_STEP;
 
+// The order in which round `rep` runs the builds: rotated by rep / 2, and
+// reversed in odd rounds. Rotation alone moves each build through every
+// position but keeps most pairs in one order (of A B C D E, A runs
+// before B in four rotations of five); with the reversal, every two
+// rounds run each pair once in each order, so neither of two builds
+// compared round by round ("faster in rounds") is always the one that
+// runs first.
+export function roundOrder(items, rep) {
+  const k = Math.floor(rep / 2);
+  const rotated = items.map((_, i) => items[(i + k) % items.length]);
+  return rep % 2 ? rotated.reverse() : rotated;
+}
+
 // Per (trace, build): the numbers the tables show, from the raw runs.
 export function summarize(trace, build, runs, lat, floors = [], verify = null) {
   // A build that failed the --verify run handed out memory wrongly: none

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  PAGE, addRatios, ballastOf, floorSection, geomean, median, summarize,
+  PAGE, addRatios, ballastOf, floorSection, geomean, median, roundOrder, summarize,
   summarizeBuilds, summaryTable, traceTable, variantCost,
 } from '../../bench/tables.mjs';
 
@@ -197,4 +197,28 @@ test('heap pages: median over the repetitions\' layouts, with their range', () =
   assert.equal(s.heap_pages_max, 11);
   const md = traceTable([s]).split('\n');
   assert.match(md[2], /\| 10 \| 9-11 \|/); // 9.5 printed rounded, then the range
+});
+
+test('roundOrder: every two rounds run each pair of builds once in each order, and each build in every position', () => {
+  const builds = ['A', 'B', 'C', 'D', 'E'];
+  const rounds = Array.from({ length: 10 }, (_, rep) => roundOrder(builds, rep));
+  assert.deepEqual(rounds[0], builds);
+  assert.deepEqual(rounds[1], ['E', 'D', 'C', 'B', 'A']);
+  assert.deepEqual(rounds[2], ['B', 'C', 'D', 'E', 'A']);
+  for (const r of rounds) assert.deepEqual([...r].sort(), builds); // each build once per round
+  for (let rep = 0; rep < rounds.length; rep += 2) {
+    for (const x of builds) {
+      for (const y of builds) {
+        if (x === y) continue;
+        const first = [rounds[rep], rounds[rep + 1]].filter((r) => r.indexOf(x) < r.indexOf(y)).length;
+        assert.equal(first, 1, `rounds ${rep}-${rep + 1}: ${x} before ${y}`);
+      }
+    }
+  }
+  for (const x of builds) {
+    const at = builds.map((_, pos) => rounds.filter((r) => r[pos] === x).length);
+    assert.deepEqual(at, [2, 2, 2, 2, 2], `${x}'s positions over 10 rounds`);
+  }
+  assert.deepEqual(roundOrder(['A', 'B'], 0), ['A', 'B']);
+  assert.deepEqual(roundOrder(['A', 'B'], 1), ['B', 'A']);
 });
