@@ -737,10 +737,9 @@ void *lm_heap_calloc(lm_heap_t *h, size_t count, size_t size) {
   return p;
 }
 
-/* realloc of a block (not a slab object) of bs bytes to nb bytes, in
- * place; 0 when it cannot be done in place. */
-INLINE_ONCE int resize_block(lm_heap_t *h, lm_off_t b, uint32_t bs,
-                             uint32_t nb) {
+/* resize_block's work: b's new size, its seal not yet moved. */
+INLINE_ONCE int resize_in_place(lm_heap_t *h, lm_off_t b, uint32_t bs,
+                                uint32_t nb) {
   uintptr_t base = heap_base(h);
   if (nb <= bs) {
     trim(h, b, bs, nb);
@@ -775,6 +774,16 @@ INLINE_ONCE int resize_block(lm_heap_t *h, lm_off_t b, uint32_t bs,
   return 0;
 }
 
+/* realloc of a block (not a slab object) of bs bytes to nb bytes, in
+ * place, resealed at its new end; 0 when it cannot be done in place. */
+INLINE_ONCE int resize_block(lm_heap_t *h, lm_off_t b, uint32_t bs,
+                             uint32_t nb) {
+  if (!resize_in_place(h, b, bs, nb))
+    return 0;
+  reseal(h, b);
+  return 1;
+}
+
 void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
   if (!ptr)
     return lm_heap_malloc(h, size);
@@ -805,10 +814,8 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
   if (size > LM_MAX_REQUEST)
     return no_memory();
   /* A block stays a block: it shrinks or grows in place when it can. */
-  if (b && resize_block(h, b, bs, block_size_for(size))) {
-    reseal(h, b);
+  if (b && resize_block(h, b, bs, block_size_for(size)))
     return ptr;
-  }
   char *q = lm_heap_malloc(h, size);
   if (!q)
     return NULL;
@@ -972,10 +979,7 @@ int lm_heap_resize(lm_heap_t *h, void *ptr, size_t size) {
   lm_off_t p = heap_off(h, ptr), b = block_from_payload(p);
   if (slab_of(h, p))
     return size <= have;
-  if (!resize_block(h, b, block_size(heap_base(h), b), block_size_for(size)))
-    return 0;
-  reseal(h, b);
-  return 1;
+  return resize_block(h, b, block_size(heap_base(h), b), block_size_for(size));
 }
 
 size_t lm_heap_usable_size(lm_heap_t *h, const void *ptr) {

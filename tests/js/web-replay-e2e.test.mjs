@@ -16,6 +16,7 @@ import { test } from 'node:test';
 
 import { encodeShare } from '../../web/share.mjs';
 import { browserSuite } from '../web/helpers.mjs';
+import { rng } from './helpers.mjs';
 import {
   ensureWebBuild, harnessProblems, nodeLmalloc, opsOf, prefixFile, runHarness, traceFile,
 } from '../web/replay-fixture.mjs';
@@ -212,11 +213,7 @@ test('allocators side by side: three maps, heap sizes and figures equal to the h
 
 test('a CS:APP malloc-lab file opened from disk is replayed', { skip, timeout: 60000 }, async (t) => {
   // A seeded random malloc-lab trace with its four-number header.
-  let seed = 7;
-  const rnd = (n) => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed % n;
-  };
+  const rnd = rng(7).int; // 0 .. n-1
   const lines = [];
   const live = [];
   let next = 0;
