@@ -240,10 +240,11 @@ static inline unsigned char *replayed(size_t i) {
  * object (C11 7.22.3). */
 #define OBJECT_ALIGN _Alignof(max_align_t)
 
-static inline void check_aligned(size_t index, const void *p, size_t align,
+static inline void check_aligned(size_t index, const void *p,
                                  const char *what, uint32_t size) {
-  if ((uintptr_t)p & (align - 1))
-    fail(index, "%s(%u) returned %p, not aligned to %zu", what, size, p, align);
+  if ((uintptr_t)p & (OBJECT_ALIGN - 1))
+    fail(index, "%s(%u) returned %p, not aligned to %zu", what, size, p,
+         (size_t)OBJECT_ALIGN);
 }
 
 /* Performs operation `i`; the trace was validated by the loader. */
@@ -257,7 +258,7 @@ static inline __attribute__((always_inline)) void perform(size_t i,
     p = mode == FLOOR ? replayed(i) : malloc(size);
     if (!p && size)
       fail(i, "malloc returned NULL (errno %d)", errno);
-    check_aligned(i, p, OBJECT_ALIGN, "malloc", size);
+    check_aligned(i, p, "malloc", size);
     stamp(p, size, id, mode);
     break;
   case 'c':
@@ -269,7 +270,7 @@ static inline __attribute__((always_inline)) void perform(size_t i,
       p = calloc(1, size);
     if (!p && size)
       fail(i, "calloc returned NULL (errno %d)", errno);
-    check_aligned(i, p, OBJECT_ALIGN, "calloc", size);
+    check_aligned(i, p, "calloc", size);
     check_zero(i, p, size, mode);
     stamp(p, size, id, mode);
     break;
@@ -298,7 +299,7 @@ static inline __attribute__((always_inline)) void perform(size_t i,
     }
     if (!p && size)
       fail(i, "realloc returned NULL (errno %d)", errno);
-    check_aligned(i, p, OBJECT_ALIGN, "realloc", size);
+    check_aligned(i, p, "realloc", size);
     if (kept && peek(p, 0) != s)
       fail(i,
            "realloc %u -> %u moved to %p: first byte is 0x%02x, "

@@ -307,13 +307,12 @@ export class Replay {
     } catch (e) {
       // The allocator may be a fresh instance already, the tables not:
       // start again from nothing, or give up for good.
-      const what = snap ? `restoring the snapshot of step ${snap.step}` : 'starting a fresh allocator';
       if (!snap) {
-        this.broken ??= new Error(`the replay cannot go on: ${what} failed: ${e.message}`);
+        this.broken = new Error(`the replay cannot go on: starting a fresh allocator failed: ${e.message}`);
         throw this.broken;
       }
       await this.#restore(null); // when this fails too, it throws this.broken
-      throw new Error(`${what} failed: ${e.message} (the replay starts again from step 0)`);
+      throw new Error(`restoring the snapshot of step ${snap.step} failed: ${e.message} (the replay starts again from step 0)`);
     }
     this.error = null;
     this.restores = (this.restores ?? 0) + 1;

@@ -194,11 +194,12 @@ async function handle(m) {
       }
       break;
     case 'diff': {
-      await opened().seek(m.a);
-      const A = replay.liveBlocks();
-      await replay.seek(m.b);
-      const B = replay.liveBlocks();
-      target = replay.pos;
+      const r = opened();
+      await r.seek(m.a);
+      const A = r.liveBlocks();
+      await r.seek(m.b);
+      const B = r.liveBlocks();
+      target = r.pos;
       reply('diff', { seq: m.seq, result: { a: m.a, b: m.b, ...diffLive(A, B) } });
       break;
     }
@@ -207,9 +208,11 @@ async function handle(m) {
       reply('timed', { seq: m.seq, timed });
       break;
     }
-    case 'text':
-      post({ type: 'text', seq: m.seq, text: writeTrace(opened().trace, { count: m.count ?? replay.trace.count }) });
+    case 'text': {
+      const { trace } = opened();
+      post({ type: 'text', seq: m.seq, text: writeTrace(trace, { count: m.count ?? trace.count }) });
       break;
+    }
     default:
       post({ type: 'failed', seq: m.seq, message: `unknown message ${m.type}` });
   }
