@@ -113,7 +113,9 @@ void *lm_realloc(void *ptr, size_t size);
 void *lm_aligned_alloc(size_t alignment, size_t size);
 
 /* Number of bytes usable at `ptr` (at least the size requested), 0 for
- * NULL. Cost: O(1). */
+ * NULL. A pointer that is not a live block is reported, as free reports
+ * it (a freed one as a use after free, of kind LM_REPORT_DOUBLE_FREE),
+ * and gives 0. Cost: O(1). */
 size_t lm_usable_size(const void *ptr);
 
 /* Caps the total memory the heap may hold (heap_bytes of lm_stats,
@@ -198,7 +200,7 @@ size_t lm_check(void);
  * ------------------------------------------------------------------- */
 
 typedef enum lm_report_kind {
-  LM_REPORT_DOUBLE_FREE = 1,  /* free/realloc of a block already free */
+  LM_REPORT_DOUBLE_FREE = 1,  /* free/realloc/usable_size of a freed block */
   LM_REPORT_INVALID_FREE,     /* pointer lmalloc never returned */
   LM_REPORT_CORRUPT,          /* heap metadata found broken */
   /* Found only by the debug library (lmalloc_debug.h): */

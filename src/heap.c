@@ -525,7 +525,11 @@ static lm_off_t payload_of(lm_heap_t *h, const void *ptr) {
     return 0;
   }
   if (p <= heap_base(h) + h->lo + LM_SPAN_HEADER || p >= heap_base(h) + h->hi) {
-    lm_report(LM_REPORT_INVALID_FREE, "pointer is outside the heap", ptr, 0);
+    lm_report(LM_REPORT_INVALID_FREE,
+              lm_owner_hook ? "pointer is outside the heap (another heap's "
+                              "or an arena's, or lmalloc never returned it)"
+                            : "pointer is outside the heap",
+              ptr, 0);
     return 0;
   }
   return heap_off(h, ptr);
@@ -592,21 +596,27 @@ static inline lm_off_t find_block(lm_heap_t *h, lm_off_t p, int check_owner,
 }
 
 /* find_block's refusal, reported: one short call where a pointer is
- * refused. */
-__attribute__((noinline, cold)) static void refused(lm_heap_t *h, lm_off_t p,
-                                                    int why, uint32_t size) {
+ * refused. A freed block is a double free when it was to be freed again
+ * (`freeing`: free, realloc); usable_size of one is a use after free (the
+ * kind stays LM_REPORT_DOUBLE_FREE, lmalloc.h; the debug library words
+ * both the same way). */
+__attribute__((noinline, cold)) static void
+refused(lm_heap_t *h, lm_off_t p, int why, uint32_t size, int freeing) {
   const char *what;
   lm_report_kind_t kind = LM_REPORT_INVALID_FREE;
   switch (why) {
   case BLOCK_FREE:
     kind = LM_REPORT_DOUBLE_FREE;
-    what = "block is already free (double free)";
+    what = freeing ? "block is already free (double free)"
+                   : "block was freed already (use after free)";
     break;
   case INSIDE_FREE:
     kind = LM_REPORT_DOUBLE_FREE;
     size = 0;
-    what = "pointer lies inside free memory: its block was freed already "
-           "(double free), or it was never handed out";
+    what = freeing ? "pointer lies inside free memory: its block was freed "
+                     "already (double free), or it was never handed out"
+                   : "pointer lies inside free memory: its block was freed "
+                     "already (use after free), or it was never handed out";
     break;
   case BAD_SEAL:
     size = 0;
@@ -622,13 +632,15 @@ __attribute__((noinline, cold)) static void refused(lm_heap_t *h, lm_off_t p,
   lm_report(kind, what, heap_ptr(h, p), size);
 }
 
-/* find_block, reporting a refusal. */
-static lm_off_t block_at(lm_heap_t *h, lm_off_t p, int check_owner) {
+/* find_block, reporting a refusal (as refused() words it for a call that
+ * frees the block, or for one that only uses it). */
+static lm_off_t block_at(lm_heap_t *h, lm_off_t p, int check_owner,
+                         int freeing) {
   int why = 0;
   uint32_t size;
   lm_off_t b = find_block(h, p, check_owner, &why, &size);
   if (!b)
-    refused(h, p, why, size);
+    refused(h, p, why, size, freeing);
   return b;
 }
 
@@ -688,7 +700,7 @@ void *lm_heap_malloc(lm_heap_t *h, size_t size) {
  * own code (where the compiler inlines block_at) has no call more than
  * before, and its path without other heaps costs one load and branch. */
 __attribute__((noinline)) static void free_owned(lm_heap_t *h, lm_off_t p) {
-  lm_off_t b = block_at(h, p, 1);
+  lm_off_t b = block_at(h, p, 1, 1);
   if (b)
     lm_block_release(h, b);
 }
@@ -708,7 +720,7 @@ void lm_heap_free(lm_heap_t *h, void *ptr) {
     free_owned(h, p);
     return;
   }
-  lm_off_t b = block_at(h, p, 0);
+  lm_off_t b = block_at(h, p, 0, 1);
   if (b)
     lm_block_release(h, b);
 }
@@ -798,14 +810,14 @@ void *lm_heap_realloc(lm_heap_t *h, void *ptr, size_t size) {
   uint32_t have, bs = 0; /* usable bytes now; the block's size */
   if (s) {
     if (!slab_live(h, s, p)) {
-      lm_slab_put(h, s, p); /* reports the pointer, changes nothing */
+      lm_slab_refused(h, s, p, 1);
       return NULL;
     }
     have = word_get(heap_base(h), s + SLAB_SIZE);
     if (size <= have)
       return ptr;
   } else {
-    b = block_at(h, p, 1);
+    b = block_at(h, p, 1, 1);
     if (!b)
       return NULL;
     bs = block_size(heap_base(h), b);
@@ -992,10 +1004,9 @@ size_t lm_heap_usable_size(lm_heap_t *h, const void *ptr) {
   if (s) {
     if (slab_live(h, s, p))
       return word_get(heap_base(h), s + SLAB_SIZE);
-    lm_report(LM_REPORT_INVALID_FREE, "no live object starts at this pointer",
-              ptr, 0);
+    lm_slab_refused(h, s, p, 0);
     return 0;
   }
-  lm_off_t b = block_at(h, p, 1);
+  lm_off_t b = block_at(h, p, 1, 0);
   return b ? block_usable(block_size(heap_base(h), b)) : 0;
 }

@@ -64,14 +64,17 @@ void lm_slab_release(lm_heap_t *h, lm_off_t s) {
   lm_block_release(h, block_from_payload(s));
 }
 
-void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p) {
+void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p, int freeing) {
   if (slab_index(heap_base(h), s, p) < 0)
     lm_report(LM_REPORT_INVALID_FREE, "pointer is inside a slab but no "
               "object starts there (interior pointer)", heap_ptr(h, p), 0);
   else
-    lm_report(LM_REPORT_DOUBLE_FREE, "object is not allocated (double free, "
-              "or never handed out)", heap_ptr(h, p),
-              word_get(heap_base(h), s + SLAB_SIZE));
+    lm_report(LM_REPORT_DOUBLE_FREE,
+              freeing ? "object is not allocated (double free, or never "
+                        "handed out)"
+                      : "object is not allocated (freed already: use after "
+                        "free; or never handed out)",
+              heap_ptr(h, p), word_get(heap_base(h), s + SLAB_SIZE));
 }
 
 void lm_slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) { slab_put(h, s, p); }

@@ -241,9 +241,11 @@ static inline int slab_empty(uintptr_t base, lm_off_t s) {
 
 /* slab_put's rare cases, out of line so that its common path stays
  * short enough to inline into free(): a pointer where no allocated object
- * starts (reported), and a slab that was full (back on its list) or is
- * now empty (back to the heap). */
-void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p);
+ * starts (reported: as a double free when `freeing`, for free and
+ * realloc, else as a use after free, as heap.c's refused() words a
+ * block's), and a slab that was full
+ * (back on its list) or is now empty (back to the heap). */
+void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p, int freeing);
 void lm_slab_was_full(lm_heap_t *h, lm_off_t s);
 
 /* Frees the object at offset p of slab s. A double free, or a pointer
@@ -255,7 +257,7 @@ slab_put(lm_heap_t *h, lm_off_t s, lm_off_t p) {
   lm_off_t w;
   uint32_t bit, bits = slab_map_of(base, s, p, &w, &bit);
   if (__builtin_expect(!(bits & bit), 0)) {
-    lm_slab_refused(h, s, p);
+    lm_slab_refused(h, s, p, 1);
     return;
   }
   word_set(base, w, bits & ~bit);

@@ -536,6 +536,10 @@ static void destroy_and_reuse(void) {
  * 4. Wrong heap
  * ------------------------------------------------------------------- */
 
+/* How many of refused()'s reports said the pointer lies outside the heap
+ * asked: with other heaps about, such a report names them too. */
+static unsigned outside_reports;
+
 /* `what` on p through heap `by` must be reported and change nothing. */
 static void refused(const char *what, lm_heap_t *by, void *p, size_t size,
                     lm_heap_t *owner, uint32_t tag) {
@@ -560,6 +564,12 @@ static void refused(const char *what, lm_heap_t *by, void *p, size_t size,
             r.total == 1,
         "%s of %p (%zu bytes) through the wrong heap is reported once (%lu)",
         what, p, size, r.total);
+  if (r.last_message && strstr(r.last_message, "outside the heap")) {
+    outside_reports++;
+    CHECK(strstr(r.last_message, "another heap") != NULL,
+          "%s through the wrong heap: the report names other heaps (%s)", what,
+          r.last_message);
+  }
   CHECK(before.used_blocks == after.used_blocks &&
             before.free_bytes == after.free_bytes,
         "%s through the wrong heap changed nothing", what);
@@ -599,6 +609,8 @@ static void wrong_heap(void) {
       lm_heap_free(hs[from], p);
     }
   }
+  CHECK(outside_reports > 0, "some wrong-heap pointer lay outside the heap "
+        "asked (%u reports said so)", outside_reports);
 
   /* An arena's memory is nobody's block. */
   tl_keep(lm_arena_alloc(arena, 64)); /* room for a fake header below q */

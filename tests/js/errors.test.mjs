@@ -145,11 +145,15 @@ for (const build of BUILDS) {
       refuses(heap, ptrs, () => heap.read(0, 1), InvalidPointerError, /null pointer/);
     });
 
-    test('UseAfterFreeError: usableSize of a freed block', async () => {
+    test('UseAfterFreeError: usableSize of a freed block or object', async () => {
       const { heap, ptrs } = await populated({ debug: build.debug });
-      const p = heap.malloc(3000);
-      heap.free(p);
-      refuses(heap, ptrs, () => heap.usableSize(p), UseAfterFreeError, /usableSize/);
+      const keep = heap.malloc(40); // keeps the object's slab
+      for (const size of [3000, 40]) {
+        const p = heap.malloc(size);
+        heap.free(p);
+        refuses(heap, ptrs, () => heap.usableSize(p), UseAfterFreeError, /usableSize\(/);
+      }
+      heap.free(keep);
     });
 
     test('a thousand refused calls leave the stack and the heap intact', async () => {

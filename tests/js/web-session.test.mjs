@@ -18,6 +18,10 @@ test('allocations are recorded with their request, label and step', async () => 
   const r1 = s.apply({ op: 'malloc', name: 'p1', size: 100 });
   const r2 = s.apply({ op: 'calloc', name: 'recs', label: 'records', count: 10, size: 40 });
   const r3 = s.apply({ op: 'aligned', name: 'al', align: 256, size: 40 });
+  // r3 may need no lead gap (where the heap starts depends on the module's
+  // static data); r4 comes right after r3's 48-byte block, so its aligned
+  // payload is 208 bytes on, and the bytes between are a marked gap.
+  const r4 = s.apply({ op: 'aligned', name: 'al2', align: 256, size: 40 });
   assert.equal(r1.kind, 'info');
   assert.match(r1.text, /112-byte object in the slab/);
   assert.match(r2.text, /block of 416 bytes/);
@@ -29,12 +33,15 @@ test('allocations are recorded with their request, label and step', async () => 
   assert.deepEqual([e2.kind, e2.requested, e2.usable, e2.label, e2.step], ['block', 400, 408, 'records', 2]);
   const e3 = snap.entries[entryByPtr(snap, r3.ptr)];
   assert.equal(e3.align, 256);
-  const pad = snap.entries[e3.index - 1];
+  const e4 = snap.entries[entryByPtr(snap, r4.ptr)];
+  assert.equal(r4.ptr % 256, 0);
+  assert.equal(r4.ptr - r3.ptr, 256, 'r4 is the next 256-byte boundary after r3');
+  const pad = snap.entries[e4.index - 1];
   assert.equal(pad.used, false);
-  assert.equal(pad.padFor, e3.index, 'the aligned block\'s lead gap is marked');
-  assert.deepEqual(snap.vars.map((v) => [v.name, v.state]), [['p1', 'live'], ['recs', 'live'], ['al', 'live']]);
+  assert.equal(pad.padFor, e4.index, 'the aligned block\'s lead gap is marked');
+  assert.deepEqual(snap.vars.map((v) => [v.name, v.state]), [['p1', 'live'], ['recs', 'live'], ['al', 'live'], ['al2', 'live']]);
   assert.equal(codeOf({ op: 'calloc', name: 'x', count: 2, size: 3 }), 'x = calloc(2, 3);');
-  assert.equal(snap.history.length, 4);
+  assert.equal(snap.history.length, 5);
   assert.equal(snap.stats.usedBlocks, s.heap.stats().usedBlocks);
 });
 

@@ -409,15 +409,16 @@ static const row_t rows[] = {
     ROW("free((void *)1)", free_one, NULL, 0, R_INVALID, R_INVALID),
     ROW_CAP("realloc(freed p, 10)", realloc_p_10, fx_freed, 0, R_DOUBLE_FREE,
             R_DOUBLE_FREE, SKIP, SKIP),
+    ROW_CAP("realloc(freed object, 10)", realloc_p_10, fx_freed_object, 0,
+            R_DOUBLE_FREE, R_DOUBLE_FREE, SKIP, SKIP),
     ROW("realloc(p + 16, 10)", realloc_p16_10, fx_live_1000_zero, 1, R_INVALID,
         R_INVALID),
     ROW("realloc(static array, 10)", realloc_static_10, NULL, 0, R_INVALID,
         R_INVALID),
     ROW_CAP("usable_size(freed 1000-byte block)", usable_p, fx_freed, 0,
             R_DOUBLE_FREE, R_DOUBLE_FREE, SKIP, SKIP),
-    /* The release library knows only that no live object starts there. */
     ROW_CAP("usable_size(freed object)", usable_p, fx_freed_object, 0,
-            R_INVALID, R_DOUBLE_FREE, SKIP, SKIP),
+            R_DOUBLE_FREE, R_DOUBLE_FREE, SKIP, SKIP),
     ROW("usable_size(static array)", usable_static, NULL, 0, R_INVALID,
         R_INVALID),
     ROW("usable_size(NULL)", usable_null, NULL, 0, NONE, NONE),
@@ -634,6 +635,16 @@ static void run_row(const row_t *r, int at_cap) {
           r->name);
     CHECK((seen.first.free_seq != 0) == freed, "%s: free number %llu", r->name,
           (unsigned long long)seen.first.free_seq);
+  }
+  /* A freed block or object handed to free or realloc again is a double
+   * free; to usable_size, a use after free (the same kind, lmalloc.h):
+   * the message says which. */
+  if (seen.count && want == R_DOUBLE_FREE &&
+      (r->setup == fx_freed || r->setup == fx_freed_object)) {
+    const char *words = r->act == usable_p ? "use after free" : "double free";
+    CHECK(strstr(seen.first.message, words) != NULL,
+          "%s (%s): the report says \"%s\" (%s)", r->name, pass, words,
+          seen.first.message);
   }
   if (check_result != SIZE_MAX)
     CHECK(check_result == (debug ? 1u : 0u), "%s: lm_check() = %zu", r->name,
