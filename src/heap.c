@@ -613,10 +613,8 @@ refused(lm_heap_t *h, lm_off_t p, int why, uint32_t size, int freeing) {
   case INSIDE_FREE:
     kind = LM_REPORT_DOUBLE_FREE;
     size = 0;
-    what = freeing ? "pointer lies inside free memory: its block was freed "
-                     "already (double free), or it was never handed out"
-                   : "pointer lies inside free memory: its block was freed "
-                     "already (use after free), or it was never handed out";
+    what = "pointer lies inside free memory: its block was freed "
+           "already, or it was never handed out";
     break;
   case BAD_SEAL:
     size = 0;

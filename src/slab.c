@@ -72,8 +72,8 @@ void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p, int freeing) {
     lm_report(LM_REPORT_DOUBLE_FREE,
               freeing ? "object is not allocated (double free, or never "
                         "handed out)"
-                      : "object is not allocated (freed already: use after "
-                        "free; or never handed out)",
+                      : "object is not allocated (use after free, or never "
+                        "handed out)",
               heap_ptr(h, p), word_get(heap_base(h), s + SLAB_SIZE));
 }
 
