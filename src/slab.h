@@ -243,8 +243,8 @@ static inline int slab_empty(uintptr_t base, lm_off_t s) {
  * short enough to inline into free(): a pointer where no allocated object
  * starts (reported: as a double free when `freeing`, for free and
  * realloc, else as a use after free, as heap.c's refused() words a
- * block's), and a slab that was full
- * (back on its list) or is now empty (back to the heap). */
+ * block's), and a slab that was full (back on its list) or is now empty
+ * (back to the heap). */
 void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p, int freeing);
 void lm_slab_was_full(lm_heap_t *h, lm_off_t s);
 
