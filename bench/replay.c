@@ -48,7 +48,7 @@
  * the address each allocation got; then every address is moved by the
  * same multiple of 64 KiB into fresh pages taken from sbrk, and the trace
  * is replayed again, timed, with those addresses and no allocator call.
- * Same stamps, same checks, at the same addresses: the harness's own
+ * Same stamps, same checks, the same layout: the harness's own
  * work with this layout. What the contract asks of the allocator is left
  * to its share: calloc's zeroing (the floor writes zero only at the bytes
  * check_zero reads, so an allocator that skips zeroing memory it knows is

@@ -16,8 +16,9 @@
 //    rounds; round r runs every build that passed once, as a fresh
 //    process, in an order rotated by r / 2 and reversed in odd rounds
 //    (A B C D E, E D C B A, B C D E A, A E D C B, ...; tables.mjs:
-//    roundOrder) so drift in machine load spreads evenly over positions
-//    and each pair runs in both orders equally often, with the same ballast
+//    roundOrder) so drift in machine load spreads over positions and
+//    every two rounds run each pair once in each order (over an odd
+//    number of rounds, one order once more), with the same ballast
 //    (replay.c --ballast, tables.mjs ballastOf: its own start-up layout,
 //    as pages at the end swing by one with it), then every build once more
 //    with --floor (replay.c: the harness alone, replaying the addresses

@@ -169,7 +169,7 @@ export function floorSection(rows, traces) {
     'and checking with that layout; zeroing calloc memory and copying a moved realloc stay in the ' +
     'allocator\'s share. **ceiling**: dlmalloc\'s ns/op over the floor ' +
     'of its own layout, the speedup a zero-cost allocator with that layout would show. **own**: ns/op ' +
-    'minus the build\'s floor ("no share" where the floor came out above it: noise). **own for 1.5x**: ' +
+    'minus the build\'s floor ("no share" where either build\'s floor came out at or above its timed runs: noise). **own for 1.5x**: ' +
     'lmalloc\'s own share that would make it 1.5x dlmalloc.', '',
     '| toolchain | trace | dlmalloc ns/op | dlmalloc floor | ceiling | dlmalloc own | lmalloc own | own speedup | lmalloc own for 1.5x |',
     '|---|---|--:|--:|--:|--:|--:|--:|--:|'];

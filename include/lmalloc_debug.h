@@ -12,10 +12,14 @@
  * handler (lm_set_report_handler) with its kind, the block's address and
  * requested size, and its allocation and free sequence numbers
  * (lm_report_t):
- *   - LM_REPORT_DOUBLE_FREE: free or realloc of a block already freed;
+ *   - LM_REPORT_DOUBLE_FREE: free or realloc of a block already freed
+ *     (a double free), or its usable_size or resize (worded a use after
+ *     free);
  *   - LM_REPORT_INVALID_FREE: free, realloc or usable_size of a pointer
  *     lmalloc never returned: misaligned, outside the heap, or inside a
- *     block but not its start (the report names that block);
+ *     block but not its start (the report names that block); or of one
+ *     whose debug header outlived its block (its heap destroyed, or the
+ *     bytes copied);
  *   - LM_REPORT_USE_AFTER_FREE: a freed block is filled with
  *     LM_DEBUG_FREED_BYTE and held in a quarantine (FIFO, bounded in bytes)
  *     before lmalloc may reuse it; a write into it is reported when it

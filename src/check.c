@@ -187,12 +187,11 @@ size_t lm_heap_check(lm_heap_t *h) {
     fault(&c, h, h->top, "fresh mark is below top");
   /* The newest span's end is read only once its offset is known to lie
    * in the heap: the field itself may be what is corrupt. */
-  if (h->last_span && (h->last_span < h->lo || h->last_span > h->hi ||
-                       h->hi - h->last_span < LM_MIN_SPAN ||
-                       (h->last_span & (LM_ALIGN - 1))))
-    fault(&c, h, h->last_span, "newest span lies outside the heap");
-  else if (h->last_span &&
-           h->fresh_end > span_marker(span_end(heap_base(h), h->last_span)))
+  lm_off_t last = h->last_span;
+  if (last && (last < h->lo || last > h->hi || h->hi - last < LM_MIN_SPAN ||
+               (last & (LM_ALIGN - 1))))
+    fault(&c, h, last, "newest span lies outside the heap");
+  else if (last && h->fresh_end > span_marker(span_end(heap_base(h), last)))
     fault(&c, h, h->fresh_end, "fresh range ends past the newest span");
   /* I6's range, when not empty, lies in top: calloc does not clear it. */
   if (h->fresh < h->fresh_end && !h->top)

@@ -403,19 +403,12 @@ static unsigned char *live_block(lm_heap_t *h, const void *ptr, header_t *hd,
   unsigned char *u = (unsigned char *)ptr;
   uintptr_t at = (uintptr_t)ptr;
   if (at % LM_ALIGNMENT) {
-    report(LM_REPORT_INVALID_FREE,
-           "pointer is not " LM_ALIGN_TEXT "-byte aligned, so "
-           "lmalloc never returned it",
-           ptr, NULL, 0, 1);
+    report(LM_REPORT_INVALID_FREE, LM_TEXT_MISALIGNED, ptr, NULL, 0, 1);
     return NULL;
   }
   if (h->hi == 0 || at < heap_lo(h) + HEADER + LM_SPAN_HEADER ||
       at >= heap_hi(h)) {
-    report(LM_REPORT_INVALID_FREE,
-           lm_owner_hook ? "pointer is outside the heap (another heap's or "
-                           "an arena's, or lmalloc never returned it)"
-                         : "pointer is outside the heap",
-           ptr, NULL, 0, 1);
+    report(LM_REPORT_INVALID_FREE, lm_text_outside_heap(), ptr, NULL, 0, 1);
     return NULL;
   }
   /* Another heap's pages (heaps and arenas share the page pool) can lie
@@ -443,10 +436,7 @@ static unsigned char *live_block(lm_heap_t *h, const void *ptr, header_t *hd,
     return NULL;
   }
   if (state == FREED) {
-    report(LM_REPORT_DOUBLE_FREE,
-           op == FREEING ? "block is already free (double free)"
-                         : "block was freed already (use after free)",
-           ptr, hd, 0, 1);
+    report(LM_REPORT_DOUBLE_FREE, lm_text_freed(op == FREEING), ptr, hd, 0, 1);
     return NULL;
   }
   if (state == BAD) {

@@ -53,9 +53,10 @@ int (*lm_owner_hook)(lm_heap_t *h, lm_off_t p);
 /* Helpers the default heap's paths use once, that code for other heaps
  * (lm_heap_add_run, lm_heap_resize) uses as well: forced inline, so that
  * second use does not turn them into calls on the default heap's paths
- * (bench/size.sh measures those). take_listed is forced inline into both
- * its callers, the two free-list searches, on purpose: each keeps the
- * straight-line code it had before the helper existed. */
+ * (bench/size.sh measures those). take_listed is forced inline into its
+ * callers, the free-list searches, on purpose: each keeps the
+ * straight-line code it had before the helper existed (take_any_fit's
+ * copy is on the way to ENOMEM only). */
 #define INLINE_ONCE static inline __attribute__((always_inline))
 
 /* ---------------------------------------------------------------------
@@ -422,10 +423,10 @@ static lm_off_t take_from_top(lm_heap_t *h, uint32_t nb) {
  * block fits. O(blocks in that class), on the way to ENOMEM only. */
 __attribute__((noinline, cold)) static lm_off_t
 take_any_fit(lm_heap_t *h, uint32_t nb) {
-  uintptr_t base = heap_base(h);
-  uint32_t c = bin_class(nb);
   if (nb < LM_LINEAR_LIMIT)
     return 0; /* exact classes: take_from_bins missed nothing */
+  uintptr_t base = heap_base(h);
+  uint32_t c = bin_class(nb);
   /* At most as many steps as blocks fit in the heap: a corrupt list
    * cannot make it loop. */
   size_t steps = h->heap_bytes / LM_MIN_BLOCK;
@@ -437,7 +438,8 @@ take_any_fit(lm_heap_t *h, uint32_t nb) {
   return 0;
 }
 
-/* A block of nb bytes, in use, or 0 when memory cannot grow. Growing
+/* A block of nb bytes, in use, or 0 when memory cannot grow and no free
+ * block fits (take_any_fit). Growing
  * makes top big enough, except that the grow hook may add the memory as a
  * free block instead: hence the second look at the free lists. */
 static lm_off_t alloc_block(lm_heap_t *h, uint32_t nb) {
@@ -520,16 +522,11 @@ static void trim(lm_heap_t *h, lm_off_t b, uint32_t size, uint32_t nb) {
 static lm_off_t payload_of(lm_heap_t *h, const void *ptr) {
   uintptr_t p = (uintptr_t)ptr;
   if (p & (LM_ALIGN - 1)) {
-    lm_report(LM_REPORT_INVALID_FREE, "pointer is not " LM_ALIGN_TEXT
-              "-byte aligned, so lmalloc never returned it", ptr, 0);
+    lm_report(LM_REPORT_INVALID_FREE, LM_TEXT_MISALIGNED, ptr, 0);
     return 0;
   }
   if (p <= heap_base(h) + h->lo + LM_SPAN_HEADER || p >= heap_base(h) + h->hi) {
-    lm_report(LM_REPORT_INVALID_FREE,
-              lm_owner_hook ? "pointer is outside the heap (another heap's "
-                              "or an arena's, or lmalloc never returned it)"
-                            : "pointer is outside the heap",
-              ptr, 0);
+    lm_report(LM_REPORT_INVALID_FREE, lm_text_outside_heap(), ptr, 0);
     return 0;
   }
   return heap_off(h, ptr);
@@ -548,7 +545,7 @@ enum {
  * (interior pointer, overwritten header), a used header without its seal
  * (the same, when the bytes before p happen to look like a header; or an
  * overflow that reached the seal), or, with check_owner, a block of
- * another heap or an arena's bytes. *size is the size its header says.
+ * another heap or an arena's bytes. *size_out is the size its header says.
  * Reports nothing. O(1). */
 static inline lm_off_t find_block(lm_heap_t *h, lm_off_t p, int check_owner,
                                   int *why, uint32_t *size_out) {
@@ -596,10 +593,8 @@ static inline lm_off_t find_block(lm_heap_t *h, lm_off_t p, int check_owner,
 }
 
 /* find_block's refusal, reported: one short call where a pointer is
- * refused. A freed block is a double free when it was to be freed again
- * (`freeing`: free, realloc); usable_size of one is a use after free (the
- * kind stays LM_REPORT_DOUBLE_FREE, lmalloc.h; the debug library words
- * both the same way). */
+ * refused, worded for a call that frees the block or one that only uses
+ * it (lm_text_freed); only a freed block's report gives its size. */
 __attribute__((noinline, cold)) static void
 refused(lm_heap_t *h, lm_off_t p, int why, uint32_t size, int freeing) {
   const char *what;
@@ -607,27 +602,23 @@ refused(lm_heap_t *h, lm_off_t p, int why, uint32_t size, int freeing) {
   switch (why) {
   case BLOCK_FREE:
     kind = LM_REPORT_DOUBLE_FREE;
-    what = freeing ? "block is already free (double free)"
-                   : "block was freed already (use after free)";
+    what = lm_text_freed(freeing);
     break;
   case INSIDE_FREE:
     kind = LM_REPORT_DOUBLE_FREE;
-    size = 0;
     what = "pointer lies inside free memory: its block was freed "
            "already, or it was never handed out";
     break;
   case BAD_SEAL:
-    size = 0;
     what = "the block's seal (its last 4 bytes) does not match: no block "
            "starts at this pointer (interior pointer), or a write ran past "
            "the block's end";
     break;
   default:
-    size = 0;
     what = "no block starts at this pointer (interior pointer, or its "
            "header was overwritten)";
   }
-  lm_report(kind, what, heap_ptr(h, p), size);
+  lm_report(kind, what, heap_ptr(h, p), why == BLOCK_FREE ? size : 0);
 }
 
 /* find_block, reporting a refusal (as refused() words it for a call that

@@ -119,6 +119,25 @@ size_t lm_heap_usable_size(lm_heap_t *h, const void *ptr);
 extern int (*lm_grow_hook)(lm_heap_t *h, uint32_t nb);
 extern int (*lm_owner_hook)(lm_heap_t *h, lm_off_t p);
 
+/* Texts of the refusals the release library (heap.c) and the debug
+ * library (debug.c) both make, written once so that both say the same. */
+#define LM_TEXT_MISALIGNED                                                     \
+  "pointer is not " LM_ALIGN_TEXT "-byte aligned, so lmalloc never returned it"
+/* Once other heaps or arenas exist, a pointer outside this heap may be
+ * theirs. */
+static inline const char *lm_text_outside_heap(void) {
+  return lm_owner_hook ? "pointer is outside the heap (another heap's or an "
+                         "arena's, or lmalloc never returned it)"
+                       : "pointer is outside the heap";
+}
+/* A freed block given back again (`freeing`: free, realloc) is a double
+ * free; used (usable_size, resize), a use after free. Both are of kind
+ * LM_REPORT_DOUBLE_FREE (lmalloc.h). */
+static inline const char *lm_text_freed(int freeing) {
+  return freeing ? "block is already free (double free)"
+                 : "block was freed already (use after free)";
+}
+
 /* Building blocks for the grow hook (heap.c). */
 
 /* Takes the start-up region (lm_pages_initial) and sets base and key: what

@@ -341,13 +341,14 @@ export interface Heap {
    * module's page pool or memory.grow (not from this heap). AllocationError
    * when memory cannot grow. Only with heaps: true (else LmallocError).
    * O(1) plus memory.grow. */
-  createArena(options?: ArenaOptions): Arena;
+  createArena(options?: ArenaOptions | null): Arena;
   /** Only for heaps from createHeap (see FixedHeap); the heap createHeap()
    * returned throws LmallocError: it cannot be destroyed. */
   destroy(): void;
 }
 
-/** Options of heap.createHeap. */
+/** Options of heap.createHeap; an option not listed here is a
+ * TypeError. */
 export interface FixedHeapOptions {
   /** Size of the buffer taken from the parent heap, in bytes (> 2048). */
   bytes: number;
@@ -372,7 +373,8 @@ export interface FixedHeap extends Heap {
   destroy(): void;
 }
 
-/** Options of heap.createArena. */
+/** Options of heap.createArena. null or no argument means none; an
+ * option not listed here is a TypeError. */
 export interface ArenaOptions {
   /** Bytes the first chunk holds at least (default 0: one 64 KiB page);
    * each new chunk is as large as all earlier ones together. */
@@ -448,7 +450,7 @@ export interface Arena {
 
 /** Instantiates lmalloc.wasm (or lmalloc-debug.wasm) and returns its heap.
  * Works in Node (>= 20) and in browsers. */
-export function createHeap(options?: HeapOptions): Promise<Heap>;
+export function createHeap(options?: HeapOptions | null): Promise<Heap>;
 
 /** Base class of every error lmalloc throws on purpose. */
 export class LmallocError extends Error {}

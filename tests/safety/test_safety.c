@@ -35,8 +35,6 @@
  */
 #include "testlib.h"
 
-#include "lmalloc_heaps.h" /* a buffer heap destroyed under a pointer */
-
 #ifdef LM_TEST_FAULTS
 #include "pages.h" /* lm_pages_fail_after, lm_pages_foreign_grow */
 #endif
@@ -639,8 +637,7 @@ static void run_row(const row_t *r, int at_cap) {
   /* A freed block or object handed to free or realloc again is a double
    * free; to usable_size, a use after free (the same kind, lmalloc.h):
    * the message says which. */
-  if (seen.count && want == R_DOUBLE_FREE &&
-      (r->setup == fx_freed || r->setup == fx_freed_object)) {
+  if (seen.count && freed && want == R_DOUBLE_FREE) {
     const char *words = r->act == usable_p ? "use after free" : "double free";
     CHECK(strstr(seen.first.message, words) != NULL,
           "%s (%s): the report says \"%s\" (%s)", r->name, pass, words,
