@@ -11,10 +11,10 @@
  *   2. A block followed by free memory grows in place. Here the array is
  *      followed by the top block, the heap's free space, which memory.grow
  *      extends when needed (while nothing lies after it). Its first block
- *      may land in a hole left before a slab instead (where holes lie
- *      depends on where the heap starts, so on the program's static
- *      data); if the hole is too small to grow in, the array moves once
- *      more, to the top block.
+ *      may land in a hole instead (left before a slab, or an old top
+ *      block: where holes lie depends on where the heap starts, so on the
+ *      program's static data); it grows in place there while the hole
+ *      has room, then moves once more, to the top block.
  *   3. Once another block is allocated right after it, the array must
  *      move; it lands in the top block again and grows in place.
  *   4. When the block after it is freed, the array grows in place into
