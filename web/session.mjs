@@ -67,7 +67,7 @@ export function codeOf(op) {
     case 'write': return `strcpy(${t(op.target)}${op.offset ? ` + ${op.offset}` : ''}, ${quoteShort(op.text)});`;
     case 'poke': return `*(uint32_t *)(${t(op.target)} + ${op.offset ?? 0}) = ${v(op.value)};`;
     case 'assign': return `${op.index === undefined ? op.name : `${op.name}[${op.index}]`} = ${v(op.value)};`;
-    case 'many': return `for (i = 0; i < ${countOf(op)}; i++) ${op.name}[i] = ${on('malloc', sizes(op))};`;
+    case 'many': return `for (i = 0; i < ${op.fill ? 'n' : countOf(op)}; i++) ${op.name}[i] = ${on('malloc', sizes(op))};`;
     case 'freeEvery': return `for (i = ${op.start ?? 0}; i < n; i += ${op.stride ?? 1}) ${on('free', `${op.name}[i]`)};`;
     case 'replaceEach': return `for (i = 0; i < ${countOf(op)}; i++) { ${on('free', `${op.name}[i]`)}; ${op.name}[i] = ${on('malloc', sizes(op))}; }`;
     case 'freeNode': return `next = ${op.name}->next; ${on('free', op.name)}; ${op.name} = next;`;
@@ -90,6 +90,10 @@ export function codeOf(op) {
 }
 
 // Array steps take `count` and `size`, or one size per element (`sizes`).
+// A `many` step with `fill` instead of a count allocates as many blocks
+// of `size` as the top block holds, so that the next malloc of them
+// needs memory.grow wherever the heap starts (which moves with the
+// module's static data): its count, n, is known when it runs.
 const countOf = (op) => (op.sizes ? op.sizes.length : op.count);
 const sizesOf = (op) => (op.sizes ? op.sizes : Array.from({ length: op.count ?? 0 }, () => op.size));
 
@@ -528,18 +532,28 @@ export class Session {
 
       case 'many': {
         const heap = this.#api(op.heap);
-        const sizes = checkedSizes(op);
+        const sizes = checkedSizes(op.fill ? { op: op.op, size: op.size, count: 1 } : op);
         this.#checkPointerName(op.name);
         const addrs = [];
         const ids = [];
         this.vars.set(op.name, { name: op.name, kind: 'array', addrs, ids, step: this.#stepNo });
-        sizes.forEach((size, i) => {
+        const alloc = (size, i) => {
           const p = heap.malloc(size);
           const m = this.#allocated(p, { requested: size, label: `${op.name}[${i}]`, heap: op.heap });
           addrs.push(p);
           ids.push(m.id);
-        });
-        const what = op.sizes ? `${sizes.length} blocks of ${Math.min(...sizes)} to ${Math.max(...sizes)} bytes` : `${op.count} blocks of ${op.size} bytes`;
+        };
+        sizes.forEach(alloc);
+        if (op.fill && addrs[0]) {
+          // The first block claimed the heap's start-up region (or grew
+          // memory); as many more as top holds, from the walk.
+          const blocks = heap.blocks();
+          const first = blocks.find((e) => e.kind === 'block' && e.used && e.ptr === addrs[0]);
+          const top = blocks.find((e) => e.kind === 'block' && e.top);
+          const more = first && top ? Math.floor(top.size / first.size) : 0;
+          for (let i = 1; i <= more; i++) alloc(op.size, i);
+        }
+        const what = op.sizes ? `${sizes.length} blocks of ${Math.min(...sizes)} to ${Math.max(...sizes)} bytes` : `${addrs.length} blocks of ${op.size} bytes`;
         return { kind: 'info', at: addrs[0], text: `${what}, ${hex(addrs[0])} .. ${hex(addrs[addrs.length - 1])}` };
       }
 

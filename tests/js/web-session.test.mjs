@@ -269,6 +269,24 @@ test('scenario details: list leak, realloc in place vs moved, calloc zeroes, fra
   assert.equal(frames[1].top, frames[0].bottom, 'frames stack downwards');
 });
 
+test('a many step with fill allocates until the next block would need memory.grow', async () => {
+  const s = await newSession();
+  const op = { op: 'many', name: 'a', fill: true, size: 1000 };
+  assert.equal(codeOf(op), 'for (i = 0; i < n; i++) a[i] = malloc(1000);');
+  const r = s.apply(op);
+  const a = s.vars.get('a').addrs;
+  assert.ok(a.length > 1 && a.every((p) => p), `${a.length} blocks`);
+  assert.match(r.text, new RegExp(`^${a.length} blocks of 1000 bytes`));
+  assert.equal(s.snapshot().grows.length, 0, 'filling did not grow memory');
+  const blocks = s.heap.blocks();
+  const size = blocks.find((e) => e.ptr === a[0]).size;
+  const top = blocks.find((e) => e.kind === 'block' && e.top);
+  assert.ok(!top || top.size < size, `top (${top?.size} bytes) cannot hold another block of ${size}`);
+  s.apply({ op: 'malloc', name: 'x', size: 1000 });
+  assert.equal(s.snapshot().grows.length, 1, 'the next block grew memory');
+  assert.equal(s.snapshot().check, 0);
+});
+
 test('a free says when its block joined or became top, though a slab lies after top', async () => {
   const s = await newSession();
   s.apply({ op: 'malloc', name: 'a', size: 1000 });
