@@ -179,7 +179,7 @@ export const SCENARIOS = [
       },
       {
         op: 'freeEvery', name: 'a', start: 0, stride: 2, code: 'for (i = 0; i < n; i += 2) free(a[i]);',
-        say: 'About 20 KiB are free now, but in some 20 separate holes of 1008 bytes: no two are neighbours, so none can merge.',
+        say: 'About 20 KiB are free now, but in some 20 separate holes of 1008 bytes: no two are neighbours, so none can merge (when n is odd, the last one joins top, still far too small).',
       },
       {
         op: 'malloc', name: 'big', size: 8000, code: 'big = malloc(8000);',

@@ -29,7 +29,7 @@
 
 import { InvalidSizeError } from '../wasm/lmalloc.mjs';
 import {
-  HEADER_SIZE, SEAL_SIZE, SLAB_SIZE, decodeHeader, formatBytes, hex, quoteShort,
+  HEADER_SIZE, SEAL_SIZE, SLAB_MAX, SLAB_SIZE, blockSizeFor, decodeHeader, formatBytes, hex, quoteShort,
 } from './heap-layout.mjs';
 import { arenaState, nestHeapsAndArenas } from './heaps-arenas.mjs';
 import { decodeHeap, entryAt, fragmentation, isAllocation } from './snapshot.mjs';
@@ -67,7 +67,7 @@ export function codeOf(op) {
     case 'write': return `strcpy(${t(op.target)}${op.offset ? ` + ${op.offset}` : ''}, ${quoteShort(op.text)});`;
     case 'poke': return `*(uint32_t *)(${t(op.target)} + ${op.offset ?? 0}) = ${v(op.value)};`;
     case 'assign': return `${op.index === undefined ? op.name : `${op.name}[${op.index}]`} = ${v(op.value)};`;
-    case 'many': return `for (i = 0; i < ${op.fill ? 'n' : countOf(op)}; i++) ${op.name}[i] = ${on('malloc', sizes(op))};`;
+    case 'many': return `for (i = 0; i < ${op.fill ? 'n' : countOf(op)}; i++) ${op.name}[i] = ${on('malloc', sizes(op))};${op.fill ? '  /* n: as many as fit in top */' : ''}`;
     case 'freeEvery': return `for (i = ${op.start ?? 0}; i < n; i += ${op.stride ?? 1}) ${on('free', `${op.name}[i]`)};`;
     case 'replaceEach': return `for (i = 0; i < ${countOf(op)}; i++) { ${on('free', `${op.name}[i]`)}; ${op.name}[i] = ${on('malloc', sizes(op))}; }`;
     case 'freeNode': return `next = ${op.name}->next; ${on('free', op.name)}; ${op.name} = next;`;
@@ -90,11 +90,13 @@ export function codeOf(op) {
 }
 
 // Array steps take `count` and `size`, or one size per element (`sizes`).
-// A `many` step with `fill` instead of a count allocates as many blocks
-// of `size` as the top block holds, so that the next malloc of them
-// needs memory.grow wherever the heap starts (which moves with the
-// module's static data): its count, n, is known when it runs.
+// A `many` step with `fill` instead of a count allocates blocks of `size`
+// (over SLAB_MAX bytes) until the top block cannot hold another, so that
+// in a fresh heap the next one needs memory.grow wherever the heap starts
+// (which moves with the module's static data): its count, n, is known
+// when it runs, and is at most FILL_MAX.
 const countOf = (op) => (op.sizes ? op.sizes.length : op.count);
+const FILL_MAX = 100000;
 const sizesOf = (op) => (op.sizes ? op.sizes : Array.from({ length: op.count ?? 0 }, () => op.size));
 
 function targetExpr(t) {
@@ -532,7 +534,9 @@ export class Session {
 
       case 'many': {
         const heap = this.#api(op.heap);
+        if (op.fill && (op.count !== undefined || op.sizes)) throw new StepError('many: fill takes a size, not a count or sizes');
         const sizes = checkedSizes(op.fill ? { op: op.op, size: op.size, count: 1 } : op);
+        if (op.fill && !(op.size > SLAB_MAX)) throw new StepError(`many: fill needs blocks, so a size over ${SLAB_MAX} bytes, got ${op.size}`);
         this.#checkPointerName(op.name);
         const addrs = [];
         const ids = [];
@@ -543,15 +547,17 @@ export class Session {
           addrs.push(p);
           ids.push(m.id);
         };
-        sizes.forEach(alloc);
-        if (op.fill && addrs[0]) {
-          // The first block claimed the heap's start-up region (or grew
-          // memory); as many more as top holds, from the walk.
-          const blocks = heap.blocks();
-          const first = blocks.find((e) => e.kind === 'block' && e.used && e.ptr === addrs[0]);
-          const top = blocks.find((e) => e.kind === 'block' && e.top);
-          const more = first && top ? Math.floor(top.size / first.size) : 0;
-          for (let i = 1; i <= more; i++) alloc(op.size, i);
+        sizes.forEach(alloc); // with fill, the first block: in a fresh heap it claims the start-up region
+        if (op.fill) {
+          // As many blocks as top holds, from the walk; blocks that came
+          // from free holes instead left top as it was, so top is looked
+          // at again until it cannot hold one. No malloc here grows memory.
+          const nb = blockSizeFor(op.size);
+          const topSize = () => heap.blocks().find((e) => e.kind === 'block' && e.top)?.size ?? 0;
+          const more = () => addrs.at(-1) && addrs.length < FILL_MAX;
+          for (let room = topSize(); room >= nb && more(); room = topSize()) {
+            for (let k = Math.floor(room / nb); k > 0 && more(); k--) alloc(op.size, addrs.length);
+          }
         }
         const what = op.sizes ? `${sizes.length} blocks of ${Math.min(...sizes)} to ${Math.max(...sizes)} bytes` : `${addrs.length} blocks of ${op.size} bytes`;
         return { kind: 'info', at: addrs[0], text: `${what}, ${hex(addrs[0])} .. ${hex(addrs[addrs.length - 1])}` };

@@ -272,7 +272,7 @@ test('scenario details: list leak, realloc in place vs moved, calloc zeroes, fra
 test('a many step with fill allocates until the next block would need memory.grow', async () => {
   const s = await newSession();
   const op = { op: 'many', name: 'a', fill: true, size: 1000 };
-  assert.equal(codeOf(op), 'for (i = 0; i < n; i++) a[i] = malloc(1000);');
+  assert.equal(codeOf(op), 'for (i = 0; i < n; i++) a[i] = malloc(1000);  /* n: as many as fit in top */');
   const r = s.apply(op);
   const a = s.vars.get('a').addrs;
   assert.ok(a.length > 1 && a.every((p) => p), `${a.length} blocks`);
@@ -285,6 +285,26 @@ test('a many step with fill allocates until the next block would need memory.gro
   s.apply({ op: 'malloc', name: 'x', size: 1000 });
   assert.equal(s.snapshot().grows.length, 1, 'the next block grew memory');
   assert.equal(s.snapshot().check, 0);
+
+  // Holes of the size are filled too: the blocks taken from them leave
+  // top as it was, and top is looked at again.
+  const h = await newSession();
+  h.apply({ op: 'many', name: 'b', count: 10, size: 1000 });
+  h.apply({ op: 'freeEvery', name: 'b', start: 0, stride: 2 });
+  h.apply({ op: 'many', name: 'c', fill: true, size: 1000 });
+  assert.equal(h.vars.get('c').addrs.filter((p) => h.vars.get('b').addrs.includes(p)).length, 5, 'the five holes were filled');
+  assert.equal(h.snapshot().grows.length, 0);
+  h.apply({ op: 'malloc', name: 'x', size: 1000 });
+  assert.equal(h.snapshot().grows.length, 1, 'holes and top are full: the next block grew memory');
+
+  // Refused, with nothing done: slab sizes, and a count beside fill.
+  for (const bad of [{ size: 100 }, { size: 1000, count: 3 }]) {
+    const before = h.snapshot().stats.usedBlocks;
+    const r = h.apply({ op: 'many', name: 'd', fill: true, ...bad });
+    assert.equal(r.kind, 'error', JSON.stringify(bad));
+    assert.match(r.text, /^many: fill /);
+    assert.equal(h.snapshot().stats.usedBlocks, before);
+  }
 });
 
 test('a free says when its block joined or became top, though a slab lies after top', async () => {
