@@ -439,9 +439,9 @@ take_any_fit(lm_heap_t *h, uint32_t nb) {
 }
 
 /* A block of nb bytes, in use, or 0 when memory cannot grow and no free
- * block fits (take_any_fit). Growing
- * makes top big enough, except that the grow hook may add the memory as a
- * free block instead: hence the second look at the free lists. */
+ * block fits (take_any_fit). Growing makes top big enough, except that
+ * the grow hook may add the memory as a free block instead: hence the
+ * second look at the free lists. */
 static lm_off_t alloc_block(lm_heap_t *h, uint32_t nb) {
   for (;;) {
     lm_off_t b = take_from_bins(h, nb);
@@ -516,19 +516,25 @@ static void trim(lm_heap_t *h, lm_off_t b, uint32_t size, uint32_t nb) {
   lm_block_release(h, b + nb);
 }
 
+/* payload_of's refusal, reported: one short cold call, so that choosing
+ * the text costs the paths that inline payload_of nothing. */
+__attribute__((noinline, cold)) static lm_off_t
+not_heap_pointer(const void *ptr) {
+  lm_report(LM_REPORT_INVALID_FREE,
+            (uintptr_t)ptr & (LM_ALIGN - 1) ? LM_TEXT_MISALIGNED
+                                            : lm_text_outside_heap(),
+            ptr, 0);
+  return 0;
+}
+
 /* The payload offset of a pointer passed to free/realloc/usable_size, or
  * 0 after reporting it when it cannot be anything lmalloc returned:
  * misaligned or outside the heap. O(1). */
 static lm_off_t payload_of(lm_heap_t *h, const void *ptr) {
   uintptr_t p = (uintptr_t)ptr;
-  if (p & (LM_ALIGN - 1)) {
-    lm_report(LM_REPORT_INVALID_FREE, LM_TEXT_MISALIGNED, ptr, 0);
-    return 0;
-  }
-  if (p <= heap_base(h) + h->lo + LM_SPAN_HEADER || p >= heap_base(h) + h->hi) {
-    lm_report(LM_REPORT_INVALID_FREE, lm_text_outside_heap(), ptr, 0);
-    return 0;
-  }
+  if ((p & (LM_ALIGN - 1)) || p <= heap_base(h) + h->lo + LM_SPAN_HEADER ||
+      p >= heap_base(h) + h->hi)
+    return not_heap_pointer(ptr);
   return heap_off(h, ptr);
 }
 

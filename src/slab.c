@@ -64,16 +64,18 @@ void lm_slab_release(lm_heap_t *h, lm_off_t s) {
   lm_block_release(h, block_from_payload(s));
 }
 
+/* A freed object's report, worded for the call (slab.h). */
+#define NOT_ALLOCATED(misuse)                                                  \
+  "object is not allocated (" misuse ", or never handed out)"
+
 void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p, int freeing) {
   if (slab_index(heap_base(h), s, p) < 0)
     lm_report(LM_REPORT_INVALID_FREE, "pointer is inside a slab but no "
               "object starts there (interior pointer)", heap_ptr(h, p), 0);
   else
     lm_report(LM_REPORT_DOUBLE_FREE,
-              freeing ? "object is not allocated (double free, or never "
-                        "handed out)"
-                      : "object is not allocated (use after free, or never "
-                        "handed out)",
+              freeing ? NOT_ALLOCATED("double free")
+                      : NOT_ALLOCATED("use after free"),
               heap_ptr(h, p), word_get(heap_base(h), s + SLAB_SIZE));
 }
 

@@ -178,7 +178,7 @@ export const SCENARIOS = [
         say: 'Blocks of 1000 bytes (1008 with header and seal), as many as the start-up region holds (n, about 40: how many depends on where the heap starts, after the static data): the next one would need memory.grow.',
       },
       {
-        op: 'freeEvery', name: 'a', start: 0, stride: 2, code: 'for (i = 0; i < n; i += 2) free(a[i]);',
+        op: 'freeEvery', name: 'a', start: 0, stride: 2,
         say: 'About 20 KiB are free now, but in some 20 separate holes of 1008 bytes: no two are neighbours, so none can merge (when n is odd, the last one joins top, still far too small).',
       },
       {
@@ -186,7 +186,7 @@ export const SCENARIOS = [
         say: 'No hole holds 8000 bytes and top is too small, so lmalloc calls memory.grow although 20 KiB are free: external fragmentation (see its line in the chart).',
       },
       {
-        op: 'freeEvery', name: 'a', start: 1, stride: 2, code: 'for (i = 1; i < n; i += 2) free(a[i]);',
+        op: 'freeEvery', name: 'a', start: 1, stride: 2,
         say: 'Freeing the other half: each block merges with the holes on both sides, leaving one large free block.',
       },
       {

@@ -95,8 +95,8 @@ export function codeOf(op) {
 // in a fresh heap the next one needs memory.grow wherever the heap starts
 // (which moves with the module's static data): its count, n, is known
 // when it runs, and is at most FILL_MAX.
-const countOf = (op) => (op.sizes ? op.sizes.length : op.count);
 const FILL_MAX = 100000;
+const countOf = (op) => (op.sizes ? op.sizes.length : op.count);
 const sizesOf = (op) => (op.sizes ? op.sizes : Array.from({ length: op.count ?? 0 }, () => op.size));
 
 function targetExpr(t) {
@@ -126,6 +126,14 @@ function checkedSizes(op) {
     }
   }
   return sizes;
+}
+
+// A `many` step's fill size (see FILL_MAX): one size, of a block.
+function checkedFillSize(op) {
+  if (op.count !== undefined || op.sizes) throw new StepError('many: fill takes a size, not a count or sizes');
+  const [size] = checkedSizes({ op: op.op, size: op.size, count: 1 });
+  if (!(size > SLAB_MAX)) throw new StepError(`many: fill needs blocks, so a size over ${SLAB_MAX} bytes, got ${size}`);
+  return size;
 }
 
 export class Session {
@@ -534,9 +542,7 @@ export class Session {
 
       case 'many': {
         const heap = this.#api(op.heap);
-        if (op.fill && (op.count !== undefined || op.sizes)) throw new StepError('many: fill takes a size, not a count or sizes');
-        const sizes = checkedSizes(op.fill ? { op: op.op, size: op.size, count: 1 } : op);
-        if (op.fill && !(op.size > SLAB_MAX)) throw new StepError(`many: fill needs blocks, so a size over ${SLAB_MAX} bytes, got ${op.size}`);
+        const sizes = op.fill ? [checkedFillSize(op)] : checkedSizes(op);
         this.#checkPointerName(op.name);
         const addrs = [];
         const ids = [];
@@ -549,14 +555,14 @@ export class Session {
         };
         sizes.forEach(alloc); // with fill, the first block: in a fresh heap it claims the start-up region
         if (op.fill) {
-          // As many blocks as top holds, from the walk; blocks that came
+          // As many more as top holds, from the walk; blocks that came
           // from free holes instead left top as it was, so top is looked
-          // at again until it cannot hold one. No malloc here grows memory.
+          // at again until it cannot hold one. These mallocs never grow
+          // memory (the first block's may have).
           const nb = blockSizeFor(op.size);
           const topSize = () => heap.blocks().find((e) => e.kind === 'block' && e.top)?.size ?? 0;
-          const more = () => addrs.at(-1) && addrs.length < FILL_MAX;
-          for (let room = topSize(); room >= nb && more(); room = topSize()) {
-            for (let k = Math.floor(room / nb); k > 0 && more(); k--) alloc(op.size, addrs.length);
+          for (let room = topSize(); room >= nb && addrs.length < FILL_MAX; room = topSize()) {
+            for (let k = Math.floor(room / nb); k > 0 && addrs.length < FILL_MAX; k--) alloc(op.size, addrs.length);
           }
         }
         const what = op.sizes ? `${sizes.length} blocks of ${Math.min(...sizes)} to ${Math.max(...sizes)} bytes` : `${addrs.length} blocks of ${op.size} bytes`;
