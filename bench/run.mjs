@@ -302,9 +302,10 @@ async function main() {
     '(includes the harness\'s stamping and checks, the same for every allocator); min-max is the spread.');
   md.push('- **speedup**: dlmalloc ns/op of the same toolchain divided by this ns/op (> 1 is faster). ' +
     'Summary: geometric mean over the traces; "fastest runs" uses each build\'s minimum instead of its ' +
-    'median (noise only ever adds time, so it is a check on the medians). **faster in rounds**: in how many ' +
-    'rounds this build\'s run took less time than dlmalloc\'s of the same round (a speedup near 1x won in about ' +
-    'half of them is a tie).');
+    'median (noise only ever adds time, so it is a check on the medians). **by round**: the median over the ' +
+    'rounds of dlmalloc\'s time over this build\'s in the same round (a slow spell of the machine slows both ' +
+    'runs of a round, so it moves this less than the medians), and in how many rounds this build\'s run took ' +
+    'less time than dlmalloc\'s (a speedup near 1x won in about half of them is a tie); summary: geometric mean.');
   md.push('- **heap pages**: 64 KiB pages the program break moved during the replay (memory the allocator ' +
     'took): median over the rounds, each round starting from its own layout (`--ballast`: round r first ' +
     `allocates and keeps ${BALLAST_STEP}·r bytes, the same for every build), and min-max over them; ` +

@@ -33,7 +33,7 @@ export const ballastOf = (rep) => rep * BALLAST_STEP;
 // position but keeps most pairs in one order (of A B C D E, A runs
 // before B in four rotations of five); with the reversal, every two
 // rounds run each pair once in each order, so neither of two builds
-// compared round by round ("faster in rounds") is always the one that
+// compared round by round (addRatios: "by round") is always the one that
 // runs first.
 export function roundOrder(items, rep) {
   const k = Math.floor(rep / 2);
@@ -89,14 +89,18 @@ export function addRatios(rows) {
     if (base && base.ns_per_op && r.ns_per_op) r.speedup = base.ns_per_op / r.ns_per_op;
     if (base && base.ns_min && r.ns_min) r.speedup_min = base.ns_min / r.ns_min;
     if (base && base.heap_pages && r.heap_pages != null) r.heap_ratio = r.heap_pages / base.heap_pages;
-    // Rounds in which this build beat dlmalloc, of the rounds both ran: the
-    // two ran back to back in each round, so this tells a real difference
-    // from the machine's noise (a 0.99x won in 3 of 7 rounds is a tie).
+    // Round by round, of the rounds both ran: the two ran close together
+    // in each round, so a slow spell of the machine slows both. The median
+    // of the rounds' ratios (speedup_round) is what a spell that hits one
+    // build's runs more than the other's moves least, and the rounds this
+    // build won tell a real difference from noise (a 0.99x won in 3 of 7
+    // rounds is a tie).
     if (base && base !== r && base.ns_by_rep && r.ns_by_rep) {
       const reps = Object.keys(r.ns_by_rep).filter((k) => k in base.ns_by_rep);
       if (reps.length) {
         r.rounds_paired = reps.length;
         r.rounds_faster = reps.filter((k) => r.ns_by_rep[k] < base.ns_by_rep[k]).length;
+        r.speedup_round = median(reps.map((k) => base.ns_by_rep[k] / r.ns_by_rep[k]));
       }
     }
   }
@@ -108,7 +112,7 @@ export const fmtMiB = (b) => (b == null ? '-' : `${(b / 1048576).toFixed(2)} MiB
 export const fmtNs = (x) => (x == null ? '-' : x >= 100000 ? `${(x / 1000).toFixed(0)} µs` : `${Math.round(x)}`);
 
 export function traceTable(rows) {
-  const cols = ['allocator', 'ns/op (median)', 'min-max', 'speedup vs dlmalloc', 'faster in rounds', 'floor ns/op',
+  const cols = ['allocator', 'ns/op (median)', 'min-max', 'speedup vs dlmalloc', 'by round: speedup, won', 'floor ns/op',
     'own ns/op',
     'heap pages', 'min-max', 'heap vs dlmalloc', 'pages at end', 'p50 ns', 'p99.9 ns', 'max'];
   const lines = [`| ${cols.join(' | ')} |`, `|---|${'--:|'.repeat(cols.length - 1)}`];
@@ -119,7 +123,7 @@ export function traceTable(rows) {
     }
     lines.push(`| ${r.build} | ${fmt(r.ns_per_op)} | ${fmt(r.ns_min)}-${fmt(r.ns_max)} | ` +
       `${r.speedup ? `${fmt(r.speedup, 2)}x` : '-'} | ` +
-      `${r.rounds_paired ? `${r.rounds_faster} of ${r.rounds_paired}` : '-'} | ` +
+      `${r.rounds_paired ? `${fmt(r.speedup_round, 2)}x, ${r.rounds_faster} of ${r.rounds_paired}` : '-'} | ` +
       `${fmt(r.floor_ns)} | ${fmt(r.own_ns)} | ${fmtInt(r.heap_pages)} | ` +
       `${fmtInt(r.heap_pages_min)}-${fmtInt(r.heap_pages_max)} | ` +
       `${r.heap_ratio ? fmt(r.heap_ratio, 3) : '-'} | ${fmtInt(r.pages_end)} | ` +
@@ -129,13 +133,14 @@ export function traceTable(rows) {
 }
 
 export function summaryTable(byBuild, kinds) {
-  const lines = ['| allocator | ' + kinds.map((k) => `speedup (${k})`).join(' | ') +
-    ' | speedup of fastest runs (all) | ' +
+  const x3 = (x) => (x ? `${fmt(x, 3)}x` : '-');
+  const lines = ['| allocator | ' + kinds.map((k) => `speedup (${k})`).join(' | ') + ' | ' +
+    kinds.map((k) => `by round (${k})`).join(' | ') + ' | speedup of fastest runs (all) | ' +
     kinds.map((k) => `heap vs dlmalloc (${k})`).join(' | ') + ' | traces failed |',
-  '|---|' + kinds.map(() => '--:|').join('') + '--:|' + kinds.map(() => '--:|').join('') + '--:|'];
+  '|---|' + kinds.map(() => '--:|').join('').repeat(2) + '--:|' + kinds.map(() => '--:|').join('') + '--:|'];
   for (const [key, v] of byBuild) {
-    lines.push(`| ${key} | ` + kinds.map((k) => (v[k].speedup ? `${fmt(v[k].speedup, 3)}x` : '-')).join(' | ') +
-      ` | ${v.all.speedup_min ? `${fmt(v.all.speedup_min, 3)}x` : '-'} | ` +
+    lines.push(`| ${key} | ` + kinds.map((k) => x3(v[k].speedup)).join(' | ') + ' | ' +
+      kinds.map((k) => x3(v[k].speedup_round)).join(' | ') + ` | ${x3(v.all.speedup_min)} | ` +
       kinds.map((k) => (v[k].heap ? fmt(v[k].heap, 3) : '-')).join(' | ') + ` | ${v.failed} |`);
   }
   return lines.join('\n');
@@ -241,7 +246,8 @@ export function variantCost(rows, traces) {
 }
 
 // Geometric means per build over the rows of each kind ('program',
-// 'synthetic', or 'all'): speedup, speedup of the fastest runs, heap ratio;
+// 'synthetic', or 'all'): speedup, speedup by round, speedup of the
+// fastest runs, heap ratio;
 // and how many of the build's rows have errors. Map: build key -> summary.
 export function summarizeBuilds(rows, buildKeys, kinds) {
   const byBuild = new Map();
@@ -253,6 +259,7 @@ export function summarizeBuilds(rows, buildKeys, kinds) {
       v[k] = {
         speedup: geomean(sel.filter((r) => r.speedup).map((r) => r.speedup)),
         speedup_min: geomean(sel.filter((r) => r.speedup_min).map((r) => r.speedup_min)),
+        speedup_round: geomean(sel.filter((r) => r.speedup_round).map((r) => r.speedup_round)),
         heap: geomean(sel.filter((r) => r.heap_ratio).map((r) => r.heap_ratio)),
       };
     }

@@ -95,8 +95,30 @@ test('addRatios: rounds won against dlmalloc, paired by round', () => {
   assert.equal(rows[2].rounds_faster, 1);
   assert.equal(rows[2].rounds_paired, 2);
   const md = traceTable(rows);
-  assert.match(md, /\| wasi\/lmalloc \| 20\.0 \| 9\.0-20\.0 \| 0\.50x \| 2 of 5 \|/);
+  assert.equal(rows[0].speedup_round, 0.5); // 10/9, 0.5, 10/9, 0.5, 0.5
+  assert.equal(rows[2].speedup_round, 1); // 6/5 and 4/5
+  assert.match(md, /\| wasi\/lmalloc \| 20\.0 \| 9\.0-20\.0 \| 0\.50x \| 0\.50x, 2 of 5 \|/);
   assert.match(md, /\| wasi\/dlmalloc \| 10\.0 \| 10\.0-10\.0 \| 1\.00x \| - \|/);
+});
+
+test('addRatios: the median of the rounds\' ratios holds where a slow spell hits one build\'s runs', () => {
+  const runsOf = (...ns) => ns.map((x, rep) => ({ ...run(x), rep }));
+  // lmalloc 10% faster in rounds 0, 1 and 4; in rounds 2 and 3 a slow
+  // spell hit its runs harder: the medians say 0.67x, the rounds 1.11x.
+  const rows = [
+    summarize(trace, build('wasi', 'lmalloc'), runsOf(9, 18, 30, 30, 36)),
+    summarize(trace, build('wasi', 'dlmalloc'), runsOf(10, 20, 20, 20, 40)),
+  ];
+  addRatios(rows);
+  assert.ok(Math.abs(rows[0].speedup - 20 / 30) < 1e-12);
+  assert.ok(Math.abs(rows[0].speedup_round - 10 / 9) < 1e-12);
+  assert.equal(rows[0].rounds_faster, 3);
+  assert.match(traceTable(rows), /\| wasi\/lmalloc \| 30\.0 \| 9\.0-36\.0 \| 0\.67x \| 1\.11x, 3 of 5 \|/);
+  const by = summarizeBuilds(rows.map((r) => ({ ...r, kind: 'program' })), ['wasi/lmalloc', 'wasi/dlmalloc'],
+    ['program', 'all']);
+  assert.ok(Math.abs(by.get('wasi/lmalloc').program.speedup_round - 10 / 9) < 1e-12);
+  assert.equal(by.get('wasi/dlmalloc').program.speedup_round, null); // never compared with itself
+  assert.match(summaryTable(by, ['program', 'all']), /\| wasi\/lmalloc \| 0\.667x \| 0\.667x \| 1\.111x \| 1\.111x \|/);
 });
 
 test('summarizeBuilds: geometric means per kind, failed rows counted', () => {
