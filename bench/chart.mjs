@@ -4,8 +4,9 @@
 //     (defaults: bench/results/latest.json, bench/results/latest.svg)
 //
 // Two panels over the program traces: speed relative to dlmalloc of the same
-// toolchain (dlmalloc ns/op divided by the allocator's; right of 1 is
-// faster), and heap pages relative to dlmalloc (left of 1 is smaller). Each
+// toolchain (the median over the rounds of dlmalloc's time divided by the
+// allocator's in the same round, tables.mjs addRatios, or where rounds were
+// not paired the ratio of the medians; right of 1 is faster), and heap pages relative to dlmalloc (left of 1 is smaller). Each
 // bar is labelled with its value, and the builds differ by fill pattern as
 // well as colour, so the chart reads without colour.
 //
@@ -50,18 +51,20 @@ function panel({ title, rows, x0, y0, width, maxValue, barH, gap }) {
   return { svg: out.join('\n'), bottom: y - gap + 20 };
 }
 
+const speedOf = (r) => r?.speedup_round ?? r?.speedup ?? null;
+
 export function chartSvg(results) {
   const programs = results.filter((r) => r.kind === 'program');
   const traces = [...new Set(programs.map((r) => r.trace))].sort();
   const find = (trace, build) => programs.find((r) => r.trace === trace && r.build === build);
-  const speedRows = traces.map((trace) => ({ trace, values: SERIES.map((s) => find(trace, s.build)?.speedup ?? null) }));
+  const speedRows = traces.map((trace) => ({ trace, values: SERIES.map((s) => speedOf(find(trace, s.build))) }));
   const heapRows = traces.map((trace) => ({ trace, values: SERIES.map((s) => find(trace, s.build)?.heap_ratio ?? null) }));
   const all = [...speedRows, ...heapRows].flatMap((r) => r.values).filter((v) => v != null);
   const maxValue = Math.max(1.5, ...all) * 1.05;
   const width = 900;
   const barH = 14;
   const gap = 10;
-  const speed = panel({ title: 'Speed vs dlmalloc of the same toolchain (higher is faster)', rows: speedRows, x0: 20, y0: 70, width: width / 2, maxValue, barH, gap });
+  const speed = panel({ title: 'Speed vs dlmalloc of the same toolchain, by round (higher is faster)', rows: speedRows, x0: 20, y0: 70, width: width / 2, maxValue, barH, gap });
   const heap = panel({ title: 'Heap pages vs dlmalloc (lower is smaller)', rows: heapRows, x0: 20 + width / 2, y0: 70, width: width / 2, maxValue, barH, gap });
   const height = Math.max(speed.bottom, heap.bottom) + 10;
   const legend = SERIES.map((s, i) => `<rect x="${20 + i * 190}" y="22" width="28" height="12" fill="url(#p-${s.pattern})" stroke="${s.colour}"/><text x="${54 + i * 190}" y="33" class="legend">${esc(s.label)}</text>`).join('\n');

@@ -203,20 +203,27 @@ export const VARIANTS = [
 ];
 
 // What each part of lmalloc costs or buys in time: per trace, each
-// variant's median ns/op relative to lmalloc as shipped (+10% = the
-// variant is 10% slower), and the geometric mean over the program traces.
-// Variants with no run are left out. null when lmalloc or every variant
-// is missing.
+// variant's time relative to lmalloc as shipped (+10% = the variant is 10%
+// slower): the median over the rounds of the variant's time over
+// lmalloc's in the same round (as addRatios' "by round"), or where the
+// rounds were not paired the ratio of the medians; and the geometric mean
+// over the program traces. Variants with no run are left out. null when
+// lmalloc or every variant is missing.
 export function variantCost(rows, traces) {
-  const nsOf = (trace, build) => rows.find((r) => r.trace === trace && r.build === build)?.ns_per_op;
-  const present = VARIANTS.filter((v) => traces.some((t) => nsOf(t.name, v.build)));
+  const rowOf = (trace, build) => rows.find((r) => r.trace === trace && r.build === build);
+  const present = VARIANTS.filter((v) => traces.some((t) => rowOf(t.name, v.build)?.ns_per_op));
   const out = [];
   for (const t of traces) {
-    const lm = nsOf(t.name, 'wasi/lmalloc');
+    const lmRow = rowOf(t.name, 'wasi/lmalloc');
+    const lm = lmRow?.ns_per_op;
     if (!lm) continue;
     const rel = Object.fromEntries(present.map((v) => {
-      const ns = nsOf(t.name, v.build);
-      return [v.build, ns ? { ns, change: ns / lm - 1 } : null];
+      const r = rowOf(t.name, v.build);
+      if (!r?.ns_per_op) return [v.build, null];
+      const reps = r.ns_by_rep && lmRow.ns_by_rep
+        ? Object.keys(r.ns_by_rep).filter((k) => k in lmRow.ns_by_rep) : [];
+      const ratio = reps.length ? median(reps.map((k) => r.ns_by_rep[k] / lmRow.ns_by_rep[k])) : r.ns_per_op / lm;
+      return [v.build, { ns: r.ns_per_op, change: ratio - 1 }];
     }));
     out.push({ trace: t.name, kind: t.kind, lmalloc: lm, variants: rel });
   }
@@ -230,7 +237,8 @@ export function variantCost(rows, traces) {
   const cell = (c) => (c ? `${fmt(c.ns)} (${pct(c.change)})` : '-');
   const md = ['## Variants (wasi)', '',
     'lmalloc as shipped against its own sources built without a part, interleaved in the same ' +
-    'rounds: ns/op, and in brackets the time relative to lmalloc (+ = the variant is slower). ' +
+    'rounds: ns/op, and in brackets the time relative to lmalloc (+ = the variant is slower; the median ' +
+    'over the rounds of the two builds\' ratio in the same round). ' +
     'Unhardened: links and footers unmasked, no checks of free-block metadata. No slabs: every ' +
     'request is a block with a header. Their speedups and heap pages against dlmalloc are in ' +
     'the tables above; their code size is in the size table (Emscripten).', '',

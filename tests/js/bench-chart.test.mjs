@@ -25,6 +25,12 @@ test('one bar per trace and build in each panel, each labelled with its value', 
   assert.equal((svg.match(/dlmalloc = 1/g) || []).length, 2);
 });
 
+test('speed bars show the median of the rounds\' ratios where the rounds were paired', () => {
+  const results = [{ ...row('sqlite', 'emscripten/lmalloc', 1.28, 1), speedup_round: 1.05 }];
+  const svg = chartSvg(results);
+  assert.ok(svg.includes('>1.05x<') && !svg.includes('>1.28x<'));
+});
+
 test('every series has its own pattern, so the chart reads without colour', () => {
   const patterns = new Set(SERIES.map((s) => s.pattern));
   assert.equal(patterns.size, SERIES.length);

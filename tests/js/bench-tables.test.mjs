@@ -168,6 +168,19 @@ test('floorSection: a floor above the timed runs gives no own share, and the geo
   assert.match(f.md, /\*\*0\.75x\*\* \(1 of 2 traces\)/);
 });
 
+test('variantCost: paired by round where both builds ran the same rounds', () => {
+  // The variant is 10% slower in rounds 0, 1 and 3; a slow spell hit
+  // lmalloc's run of round 2 and the variant's of round 4. The medians
+  // (12 and 11) would say +9.1%.
+  const rows = [
+    { trace: 'sqlite', build: 'wasi/lmalloc', ns_per_op: 11, ns_by_rep: { 0: 10, 1: 10, 2: 30, 3: 20, 4: 11 } },
+    { trace: 'sqlite', build: 'wasi/lmalloc-noslabs', ns_per_op: 12, ns_by_rep: { 0: 11, 1: 11, 2: 12, 3: 22, 4: 30 } },
+  ];
+  const v = variantCost(rows, [trace]);
+  assert.ok(Math.abs(v.rows[0].variants['wasi/lmalloc-noslabs'].change - 0.1) < 1e-12);
+  assert.ok(v.md.includes('| sqlite | 11.0 | 12.0 (+10.0%) |'));
+});
+
 test('variantCost: each variant against lmalloc, geomean over program traces only', () => {
   const rows = [
     { trace: 'sqlite', build: 'wasi/lmalloc', ns_per_op: 10 },
