@@ -4,9 +4,10 @@
 //     (defaults: bench/results/latest.json, bench/results/latest.svg)
 //
 // Two panels over the program traces: speed relative to dlmalloc of the same
-// toolchain (the median over the rounds of dlmalloc's time divided by the
-// allocator's in the same round, tables.mjs addRatios, or where rounds were
-// not paired the ratio of the medians; right of 1 is faster), and heap pages relative to dlmalloc (left of 1 is smaller). Each
+// toolchain (by round: the median over the rounds of dlmalloc's time
+// divided by the allocator's in the same round, tables.mjs addRatios; for
+// results without rounds, the ratio of the medians; right of 1 is faster),
+// and heap pages relative to dlmalloc (left of 1 is smaller). Each
 // bar is labelled with its value, and the builds differ by fill pattern as
 // well as colour, so the chart reads without colour.
 //

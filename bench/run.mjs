@@ -27,7 +27,9 @@
 //    pass: clock reads per operation slow the replay).
 // 4. Reports per trace: median ns/op (and the min-max spread over the
 //    rounds), speedup against dlmalloc of the same toolchain
-//    (dlmalloc_ns / x_ns, > 1 is faster), heap growth in 64 KiB pages
+//    (dlmalloc_ns / x_ns, > 1 is faster) and by round (the median over
+//    the rounds of that ratio taken within each round, and the rounds
+//    won), heap growth in 64 KiB pages
 //    (median and min-max over the rounds' layouts) and its ratio to
 //    dlmalloc's, memory pages at the end, peak live bytes, and
 //    the latency pass's p50 / p99.9 / max; the floor (median of the
@@ -45,7 +47,7 @@
 // interleaved with the others: wasi/lmalloc-unhardened (-DLM_HARDEN=0,
 // src/block.h), wasi/lmalloc-noslabs (-DLM_SLABS=0, src/heap.h) and
 // wasi/lmalloc-minimal (both), and adds a "Variants" table: per trace,
-// each one's median ns/op relative to lmalloc's, and their geometric
+// each one's time relative to lmalloc's by round, and their geometric
 // means (tables.mjs: variantCost). Writes to bench/results/variants/
 // unless --out is given.
 // Every run uses node --no-liftoff --no-wasm-lazy-compilation: all code is

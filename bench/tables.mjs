@@ -83,6 +83,16 @@ export function summarize(trace, build, runs, lat, floors = [], verify = null) {
   return s;
 }
 
+// Two builds' runs paired by round (ns_by_rep of each): the rounds both
+// ran, and the median over them of num's time over den's. null when no
+// round is paired.
+export function pairedRounds(num, den) {
+  if (!num?.ns_by_rep || !den?.ns_by_rep) return null;
+  const reps = Object.keys(num.ns_by_rep).filter((k) => k in den.ns_by_rep);
+  if (!reps.length) return null;
+  return { reps, ratio: median(reps.map((k) => num.ns_by_rep[k] / den.ns_by_rep[k])) };
+}
+
 export function addRatios(rows) {
   for (const r of rows) {
     const base = rows.find((b) => b.toolchain === r.toolchain && b.allocator === BASELINE);
@@ -95,13 +105,11 @@ export function addRatios(rows) {
     // build's runs more than the other's moves least, and the rounds this
     // build won tell a real difference from noise (a 0.99x won in 3 of 7
     // rounds is a tie).
-    if (base && base !== r && base.ns_by_rep && r.ns_by_rep) {
-      const reps = Object.keys(r.ns_by_rep).filter((k) => k in base.ns_by_rep);
-      if (reps.length) {
-        r.rounds_paired = reps.length;
-        r.rounds_faster = reps.filter((k) => r.ns_by_rep[k] < base.ns_by_rep[k]).length;
-        r.speedup_round = median(reps.map((k) => base.ns_by_rep[k] / r.ns_by_rep[k]));
-      }
+    const paired = base && base !== r ? pairedRounds(base, r) : null;
+    if (paired) {
+      r.rounds_paired = paired.reps.length;
+      r.rounds_faster = paired.reps.filter((k) => r.ns_by_rep[k] < base.ns_by_rep[k]).length;
+      r.speedup_round = paired.ratio;
     }
   }
 }
@@ -220,9 +228,7 @@ export function variantCost(rows, traces) {
     const rel = Object.fromEntries(present.map((v) => {
       const r = rowOf(t.name, v.build);
       if (!r?.ns_per_op) return [v.build, null];
-      const reps = r.ns_by_rep && lmRow.ns_by_rep
-        ? Object.keys(r.ns_by_rep).filter((k) => k in lmRow.ns_by_rep) : [];
-      const ratio = reps.length ? median(reps.map((k) => r.ns_by_rep[k] / lmRow.ns_by_rep[k])) : r.ns_per_op / lm;
+      const ratio = pairedRounds(r, lmRow)?.ratio ?? r.ns_per_op / lm;
       return [v.build, { ns: r.ns_per_op, change: ratio - 1 }];
     }));
     out.push({ trace: t.name, kind: t.kind, lmalloc: lm, variants: rel });
@@ -237,8 +243,9 @@ export function variantCost(rows, traces) {
   const cell = (c) => (c ? `${fmt(c.ns)} (${pct(c.change)})` : '-');
   const md = ['## Variants (wasi)', '',
     'lmalloc as shipped against its own sources built without a part, interleaved in the same ' +
-    'rounds: ns/op, and in brackets the time relative to lmalloc (+ = the variant is slower; the median ' +
-    'over the rounds of the two builds\' ratio in the same round). ' +
+    'rounds: ns/op (median), and in brackets the time relative to lmalloc (+ = the variant is slower), ' +
+    'by round: the median over the rounds of the two builds\' ratio in the same round, which a slow spell ' +
+    'on one build\'s runs can set apart from the ratio of the two medians. ' +
     'Unhardened: links and footers unmasked, no checks of free-block metadata. No slabs: every ' +
     'request is a block with a header. Their speedups and heap pages against dlmalloc are in ' +
     'the tables above; their code size is in the size table (Emscripten).', '',
