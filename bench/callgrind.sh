@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Counted instructions: builds the replay harness natively, once with
+# lmalloc's sources and once with dlmalloc, and runs bench/callgrind.mjs,
+# which replays traces under valgrind's callgrind and tables what each
+# allocator call costs in instructions, memory reads and writes, and
+# simulated cache misses. Counts are the same on every run, however busy
+# the machine, so they show small differences that timing on this
+# machine cannot; but native code is not wasm code (bench/README.md,
+# "Counted instructions", says what they do and do not tell).
+#
+#   bash bench/callgrind.sh [--traces a,b] [--out DIR]
+#
+# Builds into build/bench/native/ (or $LM_BENCH_OUT/native), each program
+# when missing or older than an input:
+#   replay-lmalloc    lmalloc's native release sources (as CMake's native
+#                     preset lists them) and src/stdlib.c, the standard names
+#   replay-dlmalloc   dlmalloc 2.8.6 as Emscripten ships its source
+#                     (system/lib/dlmalloc.c), configured as on wasm: no
+#                     mmap, no locks, heap never trimmed, 16-byte alignment
+# both with the harness flags of toolchain.sh (less -DLM_PAGES_BASE_ZERO,
+# which is for linear memory) and bench/native.c (sbrk, and for dlmalloc
+# the standard names). Environment: CLANG (default clang-19),
+# EMSCRIPTEN_ROOT (default /usr/share/emscripten), FORCE=1.
+set -euo pipefail
+
+source "$(dirname "$0")/toolchain.sh"
+out=${LM_BENCH_OUT:-$root/build/bench}/native
+mkdir -p "$out"
+cc=${CLANG:-clang-19}
+dlsrc=${EMSCRIPTEN_ROOT:-/usr/share/emscripten}/system/lib/dlmalloc.c
+
+flags=()
+for f in "${replay_cflags[@]}"; do
+  [[ $f == -DLM_PAGES_BASE_ZERO ]] || flags+=("$f")
+done
+harness=("$root/bench/replay.c" "$root/bench/trace.c" "$root/bench/native.c")
+mapfile -t lm_native < <(lm_sources native)
+lm_native+=("$root/src/stdlib.c")
+
+# build OUT SOURCES... -- FLAGS...: compiles when OUT is missing or older
+# than a source, a header or this script.
+build() {
+  local target=$1 sources=() f
+  shift
+  while [[ $1 != -- ]]; do sources+=("$1"); shift; done
+  shift
+  local stale=${FORCE:-0}
+  [[ -e $target ]] || stale=1
+  for f in "${sources[@]}" "$root"/include/*.h "$root"/src/*.h "$root/bench/trace.h" "$0" \
+           "$root/bench/toolchain.sh"; do
+    [[ $f -nt $target ]] && stale=1
+  done
+  if [[ $stale == 1 ]]; then
+    echo "callgrind.sh: building $(basename "$target")" >&2
+    "$cc" "${flags[@]}" "$@" "${sources[@]}" -o "$target"
+  fi
+}
+
+[[ -f $dlsrc ]] || { echo "callgrind.sh: $dlsrc is missing (set EMSCRIPTEN_ROOT)" >&2; exit 1; }
+build "$out/replay-lmalloc" "${harness[@]}" "${lm_native[@]}" -- \
+  -DLM_BENCH_ALLOCATOR='"lmalloc"'
+build "$out/replay-dlmalloc" "${harness[@]}" "$dlsrc" -- \
+  -DLM_BENCH_ALLOCATOR='"dlmalloc"' -DLM_BENCH_DL_PREFIX -DUSE_DL_PREFIX -D_DEFAULT_SOURCE \
+  -DHAVE_MMAP=0 -DMORECORE_CANNOT_TRIM=1 -DNO_MALLOC_STATS=1 -DUSE_LOCKS=0 \
+  -DMALLOC_ALIGNMENT=16 -w # dlmalloc.c is not ours: no warnings
+
+exec node "$root/bench/callgrind.mjs" --bin "$out" "$@"
