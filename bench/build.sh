@@ -45,17 +45,6 @@ harness=("$root/bench/replay.c" "$root/bench/trace.c")
 headers=("$root/bench/trace.h" "$0" "$root/bench/toolchain.sh")
 lm_headers=("$root"/include/*.h "$root"/src/*.h)
 
-# stale OUT INPUT...: true when OUT is missing or older than an input.
-stale() {
-  local target=$1 f
-  shift
-  [[ ${FORCE:-0} == 1 || ! -e $target ]] && return 0
-  for f in "$@"; do
-    [[ $f -nt $target ]] && return 0
-  done
-  return 1
-}
-
 # missing FILE...: prints the first file that does not exist.
 missing() {
   local f

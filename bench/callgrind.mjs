@@ -11,10 +11,11 @@
 // Writes <out>/callgrind.md and prints it. The parsing and the table are
 // pure functions (tests/js/bench-callgrind.test.mjs).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 
 import { isMain } from '../scripts/is-main.mjs';
 
@@ -44,17 +45,18 @@ export function opCounts(text) {
 // The inclusive costs of the named functions, from the output of
 // `callgrind_annotate --inclusive=yes --show-percs=no`: a line is the
 // event counts (with commas; '.' for zero) and then "file:function", maybe
-// followed by "[object]". A function listed twice (two objects) counts once:
-// the first, the larger.
-export function parseInclusive(text, names) {
+// followed by "[object]". Only functions of an object whose path contains
+// `object` count (the replay program's own, not the C library's); of a
+// name listed twice there, the first, the larger.
+export function parseInclusive(text, names, object = '') {
   const header = text.split('\n').find((l) => l.startsWith('Events shown:'));
   const events = header ? header.replace('Events shown:', '').trim().split(/\s+/) : EVENTS;
   const out = {};
   for (const line of text.split('\n')) {
-    const m = line.match(/^\s*([\d,.]+(?:\s+[\d,.]+)*)\s+(\S+?):(\S+)(?:\s+\[.*\])?\s*$/);
+    const m = line.match(/^\s*([\d,.]+(?:\s+[\d,.]+)*)\s+(\S+?):(\S+)(?:\s+\[(.*)\])?\s*$/);
     if (!m) continue;
     const fn = m[3];
-    if (!names.includes(fn) || fn in out) continue;
+    if (!names.includes(fn) || fn in out || !(m[4] ?? '').includes(object)) continue;
     const counts = m[1].trim().split(/\s+/).map((x) => (x === '.' ? 0 : Number(x.replace(/,/g, ''))));
     if (counts.length !== events.length) continue;
     out[fn] = Object.fromEntries(events.map((e, i) => [e, counts[i]]));
@@ -91,6 +93,24 @@ export function callgrindTable(rows) {
   return md.join('\n');
 }
 
+// The file of a trace given by name (bench/traces/NAME.trace.gz,
+// decompressed into build/bench/traces/ as run.mjs does, when missing or
+// older) or by path.
+function traceFile(trace) {
+  const gz = join(root, 'bench/traces', `${trace}.trace.gz`);
+  if (!existsSync(gz)) {
+    if (existsSync(trace)) return trace;
+    throw new Error(`callgrind.mjs: no trace ${trace} (neither ${gz} nor a file)`);
+  }
+  const file = join(root, 'build/bench/traces', `${trace}.trace`);
+  if (!existsSync(file) || statSync(file).mtimeMs < statSync(gz).mtimeMs) {
+    mkdirSync(join(root, 'build/bench/traces'), { recursive: true });
+    writeFileSync(`${file}.tmp`, gunzipSync(readFileSync(gz)));
+    renameSync(`${file}.tmp`, file);
+  }
+  return file;
+}
+
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.error) throw r.error;
@@ -106,18 +126,14 @@ function main(argv) {
     else throw new Error(`callgrind.mjs: unknown argument ${argv[i]}`);
   }
   if (!opts.bin) throw new Error('callgrind.mjs: --bin DIR (bash bench/callgrind.sh builds it)');
-  const dir = join(root, 'build/bench/traces');
-  const traces = opts.traces ?? ['gcc-cc1', 'jq-transform', 'lua-tables', 'perl-wordfreq', 'sqlite'];
+  const traces = opts.traces ?? readdirSync(join(root, 'bench/traces'))
+    .filter((f) => f.endsWith('.trace.gz')).map((f) => basename(f, '.trace.gz')).sort();
   const rows = [];
   const work = join(opts.bin, 'callgrind');
   mkdirSync(work, { recursive: true });
   for (const trace of traces) {
-    let file = join(dir, `${trace}.trace`);
-    if (!existsSync(file)) file = trace; // a path
-    if (!existsSync(file)) {
-      throw new Error(`callgrind.mjs: no ${join(dir, `${trace}.trace`)} (node bench/run.mjs --quick writes them)`);
-    }
-    const name = trace.replace(/^.*\//, '').replace(/\.trace$/, '');
+    const file = traceFile(trace);
+    const name = basename(file, '.trace');
     const counts = opCounts(readFileSync(file, 'utf8'));
     for (const allocator of ALLOCATORS) {
       const cg = join(work, `${name}.${allocator}.out`);
@@ -128,8 +144,10 @@ function main(argv) {
         throw new Error(`callgrind.mjs: ${allocator} on ${name} failed (${r.status}): ${(r.stderr || report).trim().split('\n').slice(-3).join(' | ')}`);
       }
       const ann = run('callgrind_annotate', ['--inclusive=yes', '--show-percs=no', '--auto=no', '--threshold=100', cg]);
-      const costs = parseInclusive(ann.stdout, CALLS.map((c) => c.fn));
-      if (!costs.free || !costs.malloc) throw new Error(`callgrind.mjs: no malloc or free in ${cg}`);
+      const costs = parseInclusive(ann.stdout, CALLS.map((c) => c.fn), `/replay-${allocator}`);
+      for (const c of CALLS) {
+        if (counts[c.op] && !costs[c.fn]) throw new Error(`callgrind.mjs: no cost of ${c.fn} in ${cg}`);
+      }
       rows.push({ trace: name, allocator, counts, costs });
       console.error(`${name} ${allocator}: ${f1(per(costs.free.Ir, counts.f))} instructions per free`);
     }
@@ -149,4 +167,11 @@ function main(argv) {
   process.stdout.write(md.join('\n'));
 }
 
-if (isMain(import.meta.url)) main(process.argv.slice(2));
+if (isMain(import.meta.url)) {
+  try {
+    main(process.argv.slice(2));
+  } catch (e) {
+    console.error(e.message);
+    process.exit(1);
+  }
+}

@@ -15,53 +15,55 @@
 #   replay-lmalloc    lmalloc's native release sources (as CMake's native
 #                     preset lists them) and src/stdlib.c, the standard names
 #   replay-dlmalloc   dlmalloc 2.8.6 as Emscripten ships its source
-#                     (system/lib/dlmalloc.c), configured as on wasm: no
-#                     mmap, no locks, heap never trimmed, 16-byte alignment
+#                     (system/lib/dlmalloc.c), configured as wasi-libc
+#                     configures it (dlmalloc/src/dlmalloc.c there): no
+#                     mmap, never trimmed, sanity checks compiled out
+#                     (ABORT is __builtin_unreachable()), no time, no
+#                     statistics, 16-byte alignment; no locks
 # both with the harness flags of toolchain.sh (less -DLM_PAGES_BASE_ZERO,
-# which is for linear memory) and bench/native.c (sbrk, and for dlmalloc
-# the standard names). Environment: CLANG (default clang-19),
+# which is for linear memory: natively lmalloc loads and subtracts its
+# heap's base, which wasm does not) and bench/native.c (sbrk, and for
+# dlmalloc the standard names). Environment: CLANG (default clang-19),
 # EMSCRIPTEN_ROOT (default /usr/share/emscripten), FORCE=1.
 set -euo pipefail
 
 source "$(dirname "$0")/toolchain.sh"
 out=${LM_BENCH_OUT:-$root/build/bench}/native
-mkdir -p "$out"
 cc=${CLANG:-clang-19}
 dlsrc=${EMSCRIPTEN_ROOT:-/usr/share/emscripten}/system/lib/dlmalloc.c
+
+for tool in valgrind callgrind_annotate "$cc"; do
+  command -v "$tool" >/dev/null || { echo "callgrind.sh: $tool is missing (npm test installs it)" >&2; exit 1; }
+done
+[[ -f $dlsrc ]] || { echo "callgrind.sh: $dlsrc is missing (set EMSCRIPTEN_ROOT)" >&2; exit 1; }
+mapfile -t lm_native < <(lm_sources native)
+(( ${#lm_native[@]} )) || { echo "callgrind.sh: no native source list (cmake --preset native failed?)" >&2; exit 1; }
+lm_native+=("$root/src/stdlib.c")
 
 flags=()
 for f in "${replay_cflags[@]}"; do
   [[ $f == -DLM_PAGES_BASE_ZERO ]] || flags+=("$f")
 done
 harness=("$root/bench/replay.c" "$root/bench/trace.c" "$root/bench/native.c")
-mapfile -t lm_native < <(lm_sources native)
-lm_native+=("$root/src/stdlib.c")
+inputs=("${harness[@]}" "$root/bench/trace.h" "$0" "$root/bench/toolchain.sh" "$root"/include/*.h "$root"/src/*.h)
+mkdir -p "$out"
 
-# build OUT SOURCES... -- FLAGS...: compiles when OUT is missing or older
-# than a source, a header or this script.
+# build NAME SOURCES... -- FLAGS...: replay-NAME, when stale.
 build() {
-  local target=$1 sources=() f
+  local target=$out/replay-$1 sources=()
   shift
   while [[ $1 != -- ]]; do sources+=("$1"); shift; done
   shift
-  local stale=${FORCE:-0}
-  [[ -e $target ]] || stale=1
-  for f in "${sources[@]}" "$root"/include/*.h "$root"/src/*.h "$root/bench/trace.h" "$0" \
-           "$root/bench/toolchain.sh"; do
-    [[ $f -nt $target ]] && stale=1
-  done
-  if [[ $stale == 1 ]]; then
+  if stale "$target" "${inputs[@]}" "${sources[@]}"; then
     echo "callgrind.sh: building $(basename "$target")" >&2
-    "$cc" "${flags[@]}" "$@" "${sources[@]}" -o "$target"
+    "$cc" "${flags[@]}" "$@" "${harness[@]}" "${sources[@]}" -o "$target"
   fi
 }
 
-[[ -f $dlsrc ]] || { echo "callgrind.sh: $dlsrc is missing (set EMSCRIPTEN_ROOT)" >&2; exit 1; }
-build "$out/replay-lmalloc" "${harness[@]}" "${lm_native[@]}" -- \
-  -DLM_BENCH_ALLOCATOR='"lmalloc"'
-build "$out/replay-dlmalloc" "${harness[@]}" "$dlsrc" -- \
-  -DLM_BENCH_ALLOCATOR='"dlmalloc"' -DLM_BENCH_DL_PREFIX -DUSE_DL_PREFIX -D_DEFAULT_SOURCE \
-  -DHAVE_MMAP=0 -DMORECORE_CANNOT_TRIM=1 -DNO_MALLOC_STATS=1 -DUSE_LOCKS=0 \
-  -DMALLOC_ALIGNMENT=16 -w # dlmalloc.c is not ours: no warnings
+build lmalloc "${lm_native[@]}" -- -DLM_BENCH_ALLOCATOR='"lmalloc"'
+build dlmalloc "$dlsrc" -- -DLM_BENCH_ALLOCATOR='"dlmalloc"' -DLM_BENCH_DL_PREFIX -D_DEFAULT_SOURCE \
+  -DUSE_DL_PREFIX -DHAVE_MMAP=0 -DMORECORE_CANNOT_TRIM=1 '-DABORT=__builtin_unreachable()' \
+  -DLACKS_TIME_H=1 -DNO_MALLINFO=1 -DNO_MALLOC_STATS=1 -DMALLOC_ALIGNMENT=16 -DUSE_LOCKS=0 \
+  -w # dlmalloc.c is not ours: no warnings
 
 exec node "$root/bench/callgrind.mjs" --bin "$out" "$@"

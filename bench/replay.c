@@ -82,8 +82,10 @@
 
 #ifdef __EMSCRIPTEN__
 #define TOOLCHAIN "emscripten"
-#else
+#elif defined(__wasm__)
 #define TOOLCHAIN "wasi"
+#else
+#define TOOLCHAIN "native" /* bench/callgrind.sh */
 #endif
 
 #define WASM_PAGE 65536u
