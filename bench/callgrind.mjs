@@ -11,13 +11,13 @@
 // Writes <out>/callgrind.md and prints it. The parsing and the table are
 // pure functions (tests/js/bench-callgrind.test.mjs).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 
 import { isMain } from '../scripts/is-main.mjs';
+import { programTraces } from './program-traces.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -73,9 +73,7 @@ const f2 = (x) => (x == null ? '-' : x.toFixed(2));
 // parseInclusive}].
 export function callgrindTable(rows) {
   const total = (r, key) => CALLS.reduce((a, c) => a + (r.counts[c.op] && r.costs[c.fn] ? key(r.costs[c.fn], c) : 0), 0);
-  for (const r of rows) {
-    r.instr_per_op = per(total(r, (cost) => cost.Ir), total(r, (_, c) => r.counts[c.op]));
-  }
+  const instrPerOp = (r) => per(total(r, (cost) => cost.Ir), total(r, (_, c) => r.counts[c.op]));
   const md = [];
   md.push('| trace | allocator | instr/op | ' + CALLS.map((c) => `${c.fn} instr`).join(' | ') +
     ' | reads+writes/op | D1 misses/op | vs dlmalloc (instr) |');
@@ -86,29 +84,12 @@ export function callgrindTable(rows) {
     const mem = total(r, (cost) => cost.Dr + cost.Dw);
     const miss = total(r, (cost) => cost.D1mr + cost.D1mw);
     const dl = rows.find((x) => x.trace === r.trace && x.allocator === 'dlmalloc');
-    const vs = dl && dl !== r && dl.instr_per_op && r.instr_per_op ? `${f2(r.instr_per_op / dl.instr_per_op)}x` : '-';
-    md.push(`| ${r.trace} | ${r.allocator} | ${f1(r.instr_per_op)} | ${cells.join(' | ')} | ` +
+    const mine = instrPerOp(r);
+    const vs = dl && dl !== r && instrPerOp(dl) && mine ? `${f2(mine / instrPerOp(dl))}x` : '-';
+    md.push(`| ${r.trace} | ${r.allocator} | ${f1(mine)} | ${cells.join(' | ')} | ` +
       `${f1(per(mem, ops))} | ${f2(per(miss, ops))} | ${vs} |`);
   }
   return md.join('\n');
-}
-
-// The file of a trace given by name (bench/traces/NAME.trace.gz,
-// decompressed into build/bench/traces/ as run.mjs does, when missing or
-// older) or by path.
-function traceFile(trace) {
-  const gz = join(root, 'bench/traces', `${trace}.trace.gz`);
-  if (!existsSync(gz)) {
-    if (existsSync(trace)) return trace;
-    throw new Error(`callgrind.mjs: no trace ${trace} (neither ${gz} nor a file)`);
-  }
-  const file = join(root, 'build/bench/traces', `${trace}.trace`);
-  if (!existsSync(file) || statSync(file).mtimeMs < statSync(gz).mtimeMs) {
-    mkdirSync(join(root, 'build/bench/traces'), { recursive: true });
-    writeFileSync(`${file}.tmp`, gunzipSync(readFileSync(gz)));
-    renameSync(`${file}.tmp`, file);
-  }
-  return file;
 }
 
 function run(cmd, args) {
@@ -117,7 +98,7 @@ function run(cmd, args) {
   return r;
 }
 
-function main(argv) {
+async function main(argv) {
   const opts = { bin: null, out: join(root, 'bench/results'), traces: null };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--bin') opts.bin = argv[++i];
@@ -126,13 +107,18 @@ function main(argv) {
     else throw new Error(`callgrind.mjs: unknown argument ${argv[i]}`);
   }
   if (!opts.bin) throw new Error('callgrind.mjs: --bin DIR (bash bench/callgrind.sh builds it)');
-  const traces = opts.traces ?? readdirSync(join(root, 'bench/traces'))
-    .filter((f) => f.endsWith('.trace.gz')).map((f) => basename(f, '.trace.gz')).sort();
+  // By name, a trace of bench/traces (decompressed as run.mjs does it);
+  // otherwise a path.
+  const known = await programTraces();
+  const files = (opts.traces ?? known.map((t) => t.name)).map((t) => {
+    const file = known.find((k) => k.name === t)?.path ?? t;
+    if (!existsSync(file)) throw new Error(`callgrind.mjs: no trace ${t} (neither in bench/traces nor a file)`);
+    return file;
+  });
   const rows = [];
   const work = join(opts.bin, 'callgrind');
   mkdirSync(work, { recursive: true });
-  for (const trace of traces) {
-    const file = traceFile(trace);
+  for (const file of files) {
     const name = basename(file, '.trace');
     const counts = opCounts(readFileSync(file, 'utf8'));
     for (const allocator of ALLOCATORS) {
@@ -168,10 +154,8 @@ function main(argv) {
 }
 
 if (isMain(import.meta.url)) {
-  try {
-    main(process.argv.slice(2));
-  } catch (e) {
+  main(process.argv.slice(2)).catch((e) => {
     console.error(e.message);
     process.exit(1);
-  }
+  });
 }

@@ -56,19 +56,15 @@
 // (wasm has no on-stack replacement: the replay loop would stay in
 // baseline code for the whole run).
 import { spawnSync } from 'node:child_process';
-import {
-  createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync,
-  readFileSync, renameSync, statSync, writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { basename, dirname, join, relative, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 
 import { chartSvg } from './chart.mjs';
 import { fileURLToPath } from 'node:url';
-import { createGunzip } from 'node:zlib';
 
 import { WORKLOADS, generate } from './gen-synthetic.mjs';
+import { newer, programTraces } from './program-traces.mjs';
 import {
   BALLAST_STEP, PAGE, addRatios, ballastOf, fmt, fmtInt, fmtMiB, floorSection, roundOrder, summarize,
   summarizeBuilds, summaryTable, traceTable, variantCost, VARIANTS,
@@ -133,26 +129,9 @@ function parseArgs(argv) {
   return o;
 }
 
-const newer = (a, b) => !existsSync(b) || statSync(a).mtimeMs > statSync(b).mtimeMs;
-
 // The traces to run: program traces first, then synthetic workloads.
 async function prepareTraces(opts) {
-  const list = [];
-  const srcDir = join(root, 'bench', 'traces');
-  const outDir = join(buildDir, 'traces');
-  mkdirSync(outDir, { recursive: true });
-  const gz = existsSync(srcDir) ? readdirSync(srcDir).filter((f) => f.endsWith('.trace.gz')).sort() : [];
-  for (const f of gz) {
-    const name = basename(f, '.trace.gz');
-    const src = join(srcDir, f);
-    const dst = join(outDir, `${name}.trace`);
-    if (newer(src, dst)) {
-      console.error(`decompress ${relative(root, src)}`);
-      await pipeline(createReadStream(src), createGunzip(), createWriteStream(`${dst}.tmp`));
-      renameSync(`${dst}.tmp`, dst);
-    }
-    list.push({ name, path: dst, kind: 'program' });
-  }
+  const list = (await programTraces()).map((t) => ({ ...t, kind: 'program' }));
   if (opts.synthetic) {
     const synDir = join(buildDir, 'synthetic');
     const gen = join(here, 'gen-synthetic.mjs');

@@ -239,12 +239,13 @@ static inline int slab_empty(uintptr_t base, lm_off_t s) {
   return !any;
 }
 
-/* slab_put's rare cases, out of line so that its common path stays
+/* The rare cases of slab_put, out of line so that its common path stays
  * short enough to inline into free(): a pointer where no allocated object
  * starts (reported: as a double free when `freeing`, for free and
  * realloc, else as a use after free, as heap.c's refused() words a
- * block's), and a slab that was full (back on its list) or is now empty
- * (back to the heap). */
+ * block's; realloc and usable_size call lm_slab_refused directly for a
+ * pointer slab_live refuses), and a slab that was full (back on its list)
+ * or is now empty (back to the heap). */
 void lm_slab_refused(lm_heap_t *h, lm_off_t s, lm_off_t p, int freeing);
 void lm_slab_was_full(lm_heap_t *h, lm_off_t s);
 

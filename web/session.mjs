@@ -132,7 +132,7 @@ function checkedSizes(op) {
 function checkedFillSize(op) {
   if (op.count !== undefined || op.sizes) throw new StepError('many: fill takes a size, not a count or sizes');
   const [size] = checkedSizes({ op: op.op, size: op.size, count: 1 });
-  if (!(size > SLAB_MAX)) throw new StepError(`many: fill needs blocks, so a size over ${SLAB_MAX} bytes, got ${size}`);
+  if (size <= SLAB_MAX) throw new StepError(`many: fill needs blocks, so a size over ${SLAB_MAX} bytes, got ${size}`);
   return size;
 }
 
@@ -559,10 +559,11 @@ export class Session {
           // from free holes instead left top as it was, so top is looked
           // at again until it cannot hold one. These mallocs never grow
           // memory (the first block's may have).
-          const nb = blockSizeFor(op.size);
+          const [size] = sizes;
+          const nb = blockSizeFor(size);
           const topSize = () => heap.blocks().find((e) => e.kind === 'block' && e.top)?.size ?? 0;
           for (let room = topSize(); room >= nb && addrs.length < FILL_MAX; room = topSize()) {
-            for (let k = Math.floor(room / nb); k > 0 && addrs.length < FILL_MAX; k--) alloc(op.size, addrs.length);
+            for (let k = Math.min(Math.floor(room / nb), FILL_MAX - addrs.length); k > 0; k--) alloc(size, addrs.length);
           }
         }
         const what = op.sizes ? `${sizes.length} blocks of ${Math.min(...sizes)} to ${Math.max(...sizes)} bytes` : `${addrs.length} blocks of ${op.size} bytes`;
