@@ -527,20 +527,10 @@ not_heap_pointer(const void *ptr) {
   return 0;
 }
 
-/* Whether ptr cannot be anything lmalloc returned from this heap:
- * misaligned, or outside the heap. Always inlined: left to -Oz, it became
- * a call that made the size module 7 B larger. */
-static inline __attribute__((always_inline)) int
-off_heap(const lm_heap_t *h, const void *ptr) {
-  uintptr_t p = (uintptr_t)ptr;
-  return (p & (LM_ALIGN - 1)) || p <= heap_base(h) + h->lo + LM_SPAN_HEADER ||
-         p >= heap_base(h) + h->hi;
-}
-
 /* The payload offset of a pointer passed to free/realloc/usable_size, or
- * 0 after reporting it when it is off the heap (off_heap). O(1). */
+ * 0 after reporting it when it is off the heap (lm_off_heap, heap.h). O(1). */
 static lm_off_t payload_of(lm_heap_t *h, const void *ptr) {
-  if (off_heap(h, ptr))
+  if (lm_off_heap(h, ptr))
     return not_heap_pointer(ptr);
   return heap_off(h, ptr);
 }
@@ -647,7 +637,7 @@ static lm_off_t block_at(lm_heap_t *h, lm_off_t p, int check_owner,
 }
 
 size_t lm_block_live_size(lm_heap_t *h, const void *ptr) {
-  if (off_heap(h, ptr))
+  if (lm_off_heap(h, ptr))
     return 0;
   lm_off_t p = heap_off(h, ptr), s = slab_of(h, p);
   if (s)

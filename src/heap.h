@@ -241,4 +241,14 @@ static inline void *heap_ptr(const lm_heap_t *h, lm_off_t off) {
   return (void *)(heap_base(h) + off);
 }
 
+/* Whether ptr cannot be anything lmalloc returned from heap h:
+ * misaligned, or outside the heap. Always inlined: left to -Oz, it became
+ * a call that made the size module 7 B larger. */
+static inline __attribute__((always_inline)) int
+lm_off_heap(const lm_heap_t *h, const void *ptr) {
+  uintptr_t p = (uintptr_t)ptr;
+  return (p & (LM_ALIGN - 1)) || p <= heap_base(h) + h->lo + LM_SPAN_HEADER ||
+         p >= heap_base(h) + h->hi;
+}
+
 #endif /* LM_HEAP_H */

@@ -11,15 +11,18 @@
  * linked with -sMALLOC=none.
  *
  * The calls go straight to the heap functions, not through lm_malloc, to
- * save a call on the hottest paths there are. */
+ * save a call on the hottest paths there are; malloc's and free's slab
+ * paths are inlined here (fast.h), so that most calls are one wasm call,
+ * not two. */
 #include <errno.h>
 
+#include "fast.h"
 #include "heap.h"
 
 #define HEAP (&lm_default_heap)
 
-void *malloc(size_t size) { return lm_heap_malloc(HEAP, size); }
-void free(void *ptr) { lm_heap_free(HEAP, ptr); }
+void *malloc(size_t size) { return lm_fast_malloc(HEAP, size); }
+void free(void *ptr) { lm_fast_free(HEAP, ptr); }
 void *calloc(size_t count, size_t size) {
   return lm_heap_calloc(HEAP, count, size);
 }
@@ -52,17 +55,17 @@ int posix_memalign(void **out, size_t alignment, size_t size) {
 }
 
 /* wasi-libc's internal names for its allocator. */
-void *__libc_malloc(size_t size) { return lm_heap_malloc(HEAP, size); }
-void __libc_free(void *ptr) { lm_heap_free(HEAP, ptr); }
+void *__libc_malloc(size_t size) { return lm_fast_malloc(HEAP, size); }
+void __libc_free(void *ptr) { lm_fast_free(HEAP, ptr); }
 void *__libc_calloc(size_t count, size_t size) {
   return lm_heap_calloc(HEAP, count, size);
 }
 
 /* Emscripten's runtime allocates through these. */
 void *emscripten_builtin_malloc(size_t size) {
-  return lm_heap_malloc(HEAP, size);
+  return lm_fast_malloc(HEAP, size);
 }
-void emscripten_builtin_free(void *ptr) { lm_heap_free(HEAP, ptr); }
+void emscripten_builtin_free(void *ptr) { lm_fast_free(HEAP, ptr); }
 void *emscripten_builtin_memalign(size_t alignment, size_t size) {
   return lm_heap_aligned_alloc(HEAP, alignment, size);
 }
