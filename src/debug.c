@@ -47,6 +47,14 @@
 #include "heap.h"
 #include "report.h"
 
+/* Every build of this layer defines LM_DEBUG_LAYER for the files it calls
+ * through (CMakeLists.txt, wasm/CMakeLists.txt): without it stdlib.c's
+ * malloc and free would inline the core's fast paths (fast.h) and skip
+ * this layer's checks. */
+#ifndef LM_DEBUG_LAYER
+#error "the debug library is built with LM_DEBUG_LAYER (see src/fast.h)"
+#endif
+
 /* The core's entry points, renamed in the debug library's build of
  * heap.c, walk.c and check.c (CMake: LM_DEBUG_RENAMES). */
 void *lm_core_malloc(lm_heap_t *h, size_t size);

@@ -9,12 +9,15 @@
  * other requests (blocks, a class without a slab with room, bad pointers)
  * go on to lm_heap_malloc and lm_heap_free, which handle every case and
  * repeat the slab test cheaply (bench/README.md, "One call, not two").
+ * Both paths handle a slab object with the same inline functions of
+ * slab.h, refusals of a double free in a slab included.
  *
- * Used by src/stdlib.c only. Compiled out (a plain call) where it would
- * change nothing or something it must not:
+ * Used by src/stdlib.c only. Compiled out (a plain call) where it is not
+ * wanted:
  *   - builds for size (-Os, -Oz): a second copy of the path costs bytes;
  *   - the debug library (LM_DEBUG_LAYER, CMakeLists.txt): its standard
- *     names must reach the checking layer of debug.c, never the core;
+ *     names must reach the checking layer of debug.c, never the core
+ *     (debug.c refuses to compile without LM_DEBUG_LAYER);
  *   - builds without slabs (LM_SLABS 0).
  */
 #ifndef LM_FAST_H

@@ -54,18 +54,17 @@ int posix_memalign(void **out, size_t alignment, size_t size) {
   return 0;
 }
 
-/* wasi-libc's internal names for its allocator. */
-void *__libc_malloc(size_t size) { return lm_fast_malloc(HEAP, size); }
-void __libc_free(void *ptr) { lm_fast_free(HEAP, ptr); }
+/* wasi-libc's internal names for its allocator. malloc and free under
+ * other names are aliases, not copies of their inlined fast paths. */
+void *__libc_malloc(size_t size) __attribute__((alias("malloc")));
+void __libc_free(void *ptr) __attribute__((alias("free")));
 void *__libc_calloc(size_t count, size_t size) {
   return lm_heap_calloc(HEAP, count, size);
 }
 
 /* Emscripten's runtime allocates through these. */
-void *emscripten_builtin_malloc(size_t size) {
-  return lm_fast_malloc(HEAP, size);
-}
-void emscripten_builtin_free(void *ptr) { lm_fast_free(HEAP, ptr); }
+void *emscripten_builtin_malloc(size_t size) __attribute__((alias("malloc")));
+void emscripten_builtin_free(void *ptr) __attribute__((alias("free")));
 void *emscripten_builtin_memalign(size_t alignment, size_t size) {
   return lm_heap_aligned_alloc(HEAP, alignment, size);
 }
