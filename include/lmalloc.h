@@ -200,7 +200,9 @@ size_t lm_check(void);
  * ------------------------------------------------------------------- */
 
 typedef enum lm_report_kind {
-  LM_REPORT_DOUBLE_FREE = 1,  /* free/realloc/usable_size of a freed block */
+  LM_REPORT_DOUBLE_FREE = 1,  /* free/realloc/usable_size of a freed block,
+                               * or of a pointer inside free memory, which
+                               * lmalloc cannot tell from one */
   LM_REPORT_INVALID_FREE,     /* pointer lmalloc never returned */
   LM_REPORT_CORRUPT,          /* heap metadata found broken */
   /* Found only by the debug library (lmalloc_debug.h): */
