@@ -11,8 +11,21 @@
  * already live when the test started, which libc may own).
  *
  *   test_random [--seed N] [--ops N]     default 20000 operations
+ *
+ * Built a second time as test_random_std (LM_TEST_STD_NAMES), where the
+ * library defines the standard names (wasm builds): the same operations
+ * through malloc, calloc, realloc, aligned_alloc and free, which carry
+ * fast paths of their own there (src/fast.h).
  */
 #include "testlib.h"
+
+#ifdef LM_TEST_STD_NAMES
+#define lm_malloc malloc
+#define lm_calloc calloc
+#define lm_realloc realloc
+#define lm_aligned_alloc aligned_alloc
+#define lm_free free
+#endif
 
 #define MAX_LIVE 1000
 #define WALK_EVERY 500
