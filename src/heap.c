@@ -58,6 +58,15 @@ int (*lm_owner_hook)(lm_heap_t *h, lm_off_t p);
  * straight-line code it had before the helper existed (take_any_fit's
  * copy is on the way to ENOMEM only). */
 #define INLINE_ONCE static inline __attribute__((always_inline))
+/* A function on the hot path of malloc or free for blocks: inlined where
+ * it is called when built for speed (in wasm each call costs a frame and a
+ * stack check: src/fast.h; bench/README.md, "One call, not two"), an
+ * ordinary function when built for size. */
+#ifdef __OPTIMIZE_SIZE__
+#define HOT static
+#else
+#define HOT static inline __attribute__((always_inline))
+#endif
 
 /* ---------------------------------------------------------------------
  * Spans and growth
@@ -85,7 +94,7 @@ static uint32_t free_size(const lm_heap_t *h, lm_off_t b) {
 /* Takes free block b of `size` bytes out of its free list. Its masked
  * links must name blocks of this heap (or none) before bins.h's safe
  * unlink reads through them: a forged link is reported, not followed. */
-static void unlink_block(lm_heap_t *h, lm_off_t b, uint32_t size) {
+HOT void unlink_block(lm_heap_t *h, lm_off_t b, uint32_t size) {
   uintptr_t base = heap_base(h);
   lm_off_t links[2] = {link_next(base, h->key, b), link_prev(base, h->key, b)};
   for (int i = 0; LM_HARDEN && i < 2; i++)
@@ -366,8 +375,7 @@ INLINE_ONCE lm_off_t take_listed(lm_heap_t *h, lm_off_t b, uint32_t c,
 /* A free block of at least nb bytes from the free lists, in use, or 0.
  * Out of line: alloc_block's loop would otherwise be compiled with two
  * copies of it. */
-__attribute__((noinline)) static lm_off_t take_from_bins(lm_heap_t *h,
-                                                       uint32_t nb) {
+HOT lm_off_t bins_take(lm_heap_t *h, uint32_t nb) {
   uintptr_t base = heap_base(h);
   uint32_t c = bin_class(nb);
   lm_off_t b;
@@ -416,6 +424,13 @@ static lm_off_t take_from_top(lm_heap_t *h, uint32_t nb) {
   return t;
 }
 
+/* bins_take out of line, for the loop of alloc_block_slow and for
+ * aligned allocations. */
+__attribute__((noinline)) static lm_off_t take_from_bins(lm_heap_t *h,
+                                                       uint32_t nb) {
+  return bins_take(h, nb);
+}
+
 /* The last resort before a request fails: any block of nb's own class
  * that fits. take_from_bins tries only the first, since above
  * LM_LINEAR_LIMIT a class holds sizes on both sides of nb; when memory
@@ -442,7 +457,8 @@ take_any_fit(lm_heap_t *h, uint32_t nb) {
  * block fits (take_any_fit). Growing makes top big enough, except that
  * the grow hook may add the memory as a free block instead: hence the
  * second look at the free lists. */
-static lm_off_t alloc_block(lm_heap_t *h, uint32_t nb) {
+__attribute__((noinline)) static lm_off_t alloc_block_slow(lm_heap_t *h,
+                                                         uint32_t nb) {
   for (;;) {
     lm_off_t b = take_from_bins(h, nb);
     if (b)
@@ -454,9 +470,20 @@ static lm_off_t alloc_block(lm_heap_t *h, uint32_t nb) {
   }
 }
 
+/* alloc_block_slow's first round, inlined into malloc: a free block that
+ * fits, else top when it is big enough; growing memory is the slow part. */
+HOT lm_off_t alloc_block(lm_heap_t *h, uint32_t nb) {
+  lm_off_t b = bins_take(h, nb);
+  if (b)
+    return b;
+  if (top_size(h) >= nb)
+    return take_from_top(h, nb);
+  return alloc_block_slow(h, nb);
+}
+
 /* Frees block b (in use, valid): coalesces with free neighbours, then the
  * result becomes top or goes to its free list. */
-void lm_block_release(lm_heap_t *h, lm_off_t b) {
+HOT void release_block(lm_heap_t *h, lm_off_t b) {
   uintptr_t base = heap_base(h);
   uint32_t hdr = hdr_get(base, b);
   uint32_t size = hdr_size(hdr);
@@ -504,6 +531,8 @@ void lm_block_release(lm_heap_t *h, lm_off_t b) {
   hdr_mark_prev_free(base, b + size);
   bin_insert(&h->bins, base, h->key, b, size);
 }
+
+void lm_block_release(lm_heap_t *h, lm_off_t b) { release_block(h, b); }
 
 /* Gives back the tail of in-use block b (of `size` bytes) beyond nb
  * bytes, when it is big enough to be a block. */
@@ -626,8 +655,8 @@ refused(lm_heap_t *h, lm_off_t p, int why, uint32_t size, int freeing) {
 
 /* find_block, reporting a refusal (as refused() words it for a call that
  * frees the block, or for one that only uses it). */
-static lm_off_t block_at(lm_heap_t *h, lm_off_t p, int check_owner,
-                         int freeing) {
+HOT lm_off_t block_at(lm_heap_t *h, lm_off_t p, int check_owner,
+                      int freeing) {
   int why = 0;
   uint32_t size;
   lm_off_t b = find_block(h, p, check_owner, &why, &size);
@@ -712,7 +741,7 @@ void lm_heap_free(lm_heap_t *h, void *ptr) {
   }
   lm_off_t b = block_at(h, p, 0, 1);
   if (b)
-    lm_block_release(h, b);
+    release_block(h, b);
 }
 
 void *lm_heap_calloc(lm_heap_t *h, size_t count, size_t size) {
