@@ -373,8 +373,8 @@ INLINE_ONCE lm_off_t take_listed(lm_heap_t *h, lm_off_t b, uint32_t c,
 }
 
 /* A free block of at least nb bytes from the free lists, in use, or 0.
- * Out of line: alloc_block's loop would otherwise be compiled with two
- * copies of it. */
+ * Inlined into alloc_block's first round (HOT); take_from_bins, below, is
+ * the out-of-line copy for the rest. */
 HOT lm_off_t bins_take(lm_heap_t *h, uint32_t nb) {
   uintptr_t base = heap_base(h);
   uint32_t c = bin_class(nb);
@@ -424,8 +424,8 @@ static lm_off_t take_from_top(lm_heap_t *h, uint32_t nb) {
   return t;
 }
 
-/* bins_take out of line, for the loop of alloc_block_slow and for
- * aligned allocations. */
+/* bins_take out of line: alloc_block_slow's loop would otherwise be
+ * compiled with a copy of it, and so would the aligned path. */
 __attribute__((noinline)) static lm_off_t take_from_bins(lm_heap_t *h,
                                                        uint32_t nb) {
   return bins_take(h, nb);
@@ -470,14 +470,18 @@ __attribute__((noinline)) static lm_off_t alloc_block_slow(lm_heap_t *h,
   }
 }
 
-/* alloc_block_slow's first round, inlined into malloc: a free block that
- * fits, else top when it is big enough; growing memory is the slow part. */
+/* alloc_block_slow's first round, inlined into malloc when built for
+ * speed: a free block that fits, else top when it is big enough; growing
+ * memory is the slow part. Built for size, the loop alone, so that the
+ * round is not compiled twice. */
 HOT lm_off_t alloc_block(lm_heap_t *h, uint32_t nb) {
+#ifndef __OPTIMIZE_SIZE__
   lm_off_t b = bins_take(h, nb);
   if (b)
     return b;
   if (top_size(h) >= nb)
     return take_from_top(h, nb);
+#endif
   return alloc_block_slow(h, nb);
 }
 
@@ -716,8 +720,9 @@ void *lm_heap_malloc(lm_heap_t *h, size_t size) {
 
 /* lm_heap_free of the block at payload offset p once other heaps exist,
  * one of which may own it. Reached by a tail call, so that lm_heap_free's
- * own code (where the compiler inlines block_at) has no call more than
- * before, and its path without other heaps costs one load and branch. */
+ * own code (where block_at is inlined when built for speed: HOT) has no
+ * call more than before, and its path without other heaps costs one load
+ * and branch. */
 __attribute__((noinline)) static void free_owned(lm_heap_t *h, lm_off_t p) {
   lm_off_t b = block_at(h, p, 1, 1);
   if (b)
