@@ -61,10 +61,15 @@ int (*lm_owner_hook)(lm_heap_t *h, lm_off_t p);
 /* A function on the hot path of malloc or free for blocks: inlined where
  * it is called when built for speed (in wasm each call costs a frame and a
  * stack check: src/fast.h; bench/README.md, "One call, not two"), an
- * ordinary function when built for size. */
-#ifdef __OPTIMIZE_SIZE__
+ * ordinary function when built for size, and in the standalone module for
+ * JavaScript (LM_NO_HOT_INLINE, wasm/CMakeLists.txt), where a call from
+ * JavaScript costs far more than the calls this saves, and the 6-7 KB it
+ * adds would be downloaded. */
+#if defined(__OPTIMIZE_SIZE__) || defined(LM_NO_HOT_INLINE)
+#define LM_HOT_INLINE 0
 #define HOT static
 #else
+#define LM_HOT_INLINE 1
 #define HOT static inline __attribute__((always_inline))
 #endif
 
@@ -472,10 +477,10 @@ __attribute__((noinline)) static lm_off_t alloc_block_slow(lm_heap_t *h,
 
 /* alloc_block_slow's first round, inlined into malloc when built for
  * speed: a free block that fits, else top when it is big enough; growing
- * memory is the slow part. Built for size, the loop alone, so that the
- * round is not compiled twice. */
+ * memory is the slow part. Otherwise (!LM_HOT_INLINE) the loop alone,
+ * so that the round is not compiled twice. */
 HOT lm_off_t alloc_block(lm_heap_t *h, uint32_t nb) {
-#ifndef __OPTIMIZE_SIZE__
+#if LM_HOT_INLINE
   lm_off_t b = bins_take(h, nb);
   if (b)
     return b;
