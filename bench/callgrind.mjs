@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 import { isMain } from '../scripts/is-main.mjs';
 import { programTraces } from './program-traces.mjs';
+import { fmt } from './tables.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -65,29 +66,29 @@ export function parseInclusive(text, names, object = '') {
 }
 
 const per = (x, n) => (n ? x / n : null);
-const f1 = (x) => (x == null ? '-' : x.toFixed(1));
-const f2 = (x) => (x == null ? '-' : x.toFixed(2));
 
 // Per trace and allocator: per call of each function, and per operation
 // over all of them. rows: [{trace, allocator, counts: opCounts, costs:
 // parseInclusive}].
 export function callgrindTable(rows) {
-  const total = (r, key) => CALLS.reduce((a, c) => a + (r.counts[c.op] && r.costs[c.fn] ? key(r.costs[c.fn], c) : 0), 0);
+  const has = (r, c) => r.counts[c.op] && r.costs[c.fn];
+  const total = (r, key) => CALLS.reduce((a, c) => a + (has(r, c) ? key(r.costs[c.fn], c) : 0), 0);
   const instrPerOp = (r) => per(total(r, (cost) => cost.Ir), total(r, (_, c) => r.counts[c.op]));
   const md = [];
   md.push('| trace | allocator | instr/op | ' + CALLS.map((c) => `${c.fn} instr`).join(' | ') +
     ' | reads+writes/op | D1 misses/op | vs dlmalloc (instr) |');
   md.push('|---|---|' + '--:|'.repeat(CALLS.length + 4));
   for (const r of rows) {
-    const cells = CALLS.map((c) => (r.counts[c.op] && r.costs[c.fn] ? f1(per(r.costs[c.fn].Ir, r.counts[c.op])) : '-'));
+    const cells = CALLS.map((c) => (has(r, c) ? fmt(per(r.costs[c.fn].Ir, r.counts[c.op]), 1) : '-'));
     const ops = total(r, (_, c) => r.counts[c.op]);
     const mem = total(r, (cost) => cost.Dr + cost.Dw);
     const miss = total(r, (cost) => cost.D1mr + cost.D1mw);
     const dl = rows.find((x) => x.trace === r.trace && x.allocator === 'dlmalloc');
-    const mine = instrPerOp(r);
-    const vs = dl && dl !== r && instrPerOp(dl) && mine ? `${f2(mine / instrPerOp(dl))}x` : '-';
-    md.push(`| ${r.trace} | ${r.allocator} | ${f1(mine)} | ${cells.join(' | ')} | ` +
-      `${f1(per(mem, ops))} | ${f2(per(miss, ops))} | ${vs} |`);
+    const mine = per(total(r, (cost) => cost.Ir), ops);
+    const dlOp = dl && dl !== r ? instrPerOp(dl) : null;
+    const vs = dlOp && mine ? `${fmt(mine / dlOp, 2)}x` : '-';
+    md.push(`| ${r.trace} | ${r.allocator} | ${fmt(mine, 1)} | ${cells.join(' | ')} | ` +
+      `${fmt(per(mem, ops), 1)} | ${fmt(per(miss, ops), 2)} | ${vs} |`);
   }
   return md.join('\n');
 }
@@ -135,7 +136,7 @@ async function main(argv) {
         if (counts[c.op] && !costs[c.fn]) throw new Error(`callgrind.mjs: no cost of ${c.fn} in ${cg}`);
       }
       rows.push({ trace: name, allocator, counts, costs });
-      console.error(`${name} ${allocator}: ${f1(per(costs.free.Ir, counts.f))} instructions per free`);
+      console.error(`${name} ${allocator}: ${fmt(per(costs.free.Ir, counts.f), 1)} instructions per free`);
     }
   }
   const vg = run('valgrind', ['--version']).stdout.trim();

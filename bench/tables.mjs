@@ -271,11 +271,12 @@ export function summarizeBuilds(rows, buildKeys, kinds) {
     const v = { failed: mine.filter((r) => r.errors.length).length };
     for (const k of kinds) {
       const sel = mine.filter((r) => k === 'all' || r.kind === k);
+      const gm = (field) => geomean(sel.map((r) => r[field]).filter(Boolean));
       v[k] = {
-        speedup: geomean(sel.filter((r) => r.speedup).map((r) => r.speedup)),
-        speedup_min: geomean(sel.filter((r) => r.speedup_min).map((r) => r.speedup_min)),
-        speedup_round: geomean(sel.filter((r) => r.speedup_round).map((r) => r.speedup_round)),
-        heap: geomean(sel.filter((r) => r.heap_ratio).map((r) => r.heap_ratio)),
+        speedup: gm('speedup'),
+        speedup_min: gm('speedup_min'),
+        speedup_round: gm('speedup_round'),
+        heap: gm('heap_ratio'),
       };
     }
     byBuild.set(key, v);

@@ -47,12 +47,12 @@
 #include "heap.h"
 #include "report.h"
 
-/* Every build of this layer defines LM_DEBUG_LAYER for the files it calls
- * through (CMakeLists.txt, wasm/CMakeLists.txt): without it stdlib.c's
- * malloc and free would inline the core's fast paths (fast.h) and skip
- * this layer's checks. */
-#ifndef LM_DEBUG_LAYER
-#error "the debug library is built with LM_DEBUG_LAYER (see src/fast.h)"
+/* Every build of this layer defines LM_DEBUG for the files it calls
+ * through (CMakeLists.txt; wasm/CMakeLists.txt, where module.c reads it
+ * too): without it stdlib.c's malloc and free would inline the core's fast
+ * paths (fast.h) and skip this layer's checks. */
+#ifndef LM_DEBUG
+#error "the debug library is built with LM_DEBUG (see src/fast.h)"
 #endif
 
 /* The core's entry points, renamed in the debug library's build of

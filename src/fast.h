@@ -15,9 +15,9 @@
  * Used by src/stdlib.c only. Compiled out (a plain call) where it is not
  * wanted:
  *   - builds for size (-Os, -Oz): a second copy of the path costs bytes;
- *   - the debug library (LM_DEBUG_LAYER, CMakeLists.txt): its standard
+ *   - the debug library (LM_DEBUG, CMakeLists.txt): its standard
  *     names must reach the checking layer of debug.c, never the core
- *     (debug.c refuses to compile without LM_DEBUG_LAYER);
+ *     (debug.c refuses to compile without LM_DEBUG);
  *   - builds without slabs (LM_SLABS 0).
  */
 #ifndef LM_FAST_H
@@ -26,7 +26,7 @@
 #include "heap.h"
 #include "slab.h"
 
-#if LM_SLABS && !defined(__OPTIMIZE_SIZE__) && !defined(LM_DEBUG_LAYER)
+#if LM_SLABS && !defined(__OPTIMIZE_SIZE__) && !defined(LM_DEBUG)
 #define LM_FAST_PATHS 1
 #else
 #define LM_FAST_PATHS 0

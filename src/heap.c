@@ -974,7 +974,7 @@ lm_off_t lm_block_alloc_aligned(lm_heap_t *h, uint32_t align, uint32_t nb) {
       return slab_from_top(h, align, nb);
   }
   if (!b)
-    b = alloc_block(h, want);
+    b = alloc_block_slow(h, want); /* its first round is alloc_block's */
   if (!b)
     return 0;
   uintptr_t base = heap_base(h);

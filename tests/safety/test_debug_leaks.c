@@ -44,7 +44,7 @@ int main(void) {
 #ifdef __wasm__
   /* The standard names reach the checking layer too: in the debug library
    * stdlib.c's malloc and free inline no fast path of the core
-   * (LM_DEBUG_LAYER, src/fast.h), so a small object from malloc is listed
+   * (LM_DEBUG, src/fast.h), so a small object from malloc is listed
    * with its requested size, and one given to free is quarantined. */
   void *d = tl_keep(malloc(33));
   void *e = tl_keep(malloc(33));
